@@ -1,0 +1,31 @@
+import { fileURLToPath } from "node:url";
+
+/** The one state machine definition, shared by the stack, the scenario tests and the local endpoint. */
+export const edgeDeploymentAslPath = fileURLToPath(new URL("./edge-deployment.asl.json", import.meta.url));
+
+/**
+ * Every Task state's `Resource` is a `${Key}` naming one Lambda; this table says which handler
+ * module serves it. The stack creates one function per entry, the local endpoint binds the
+ * same module in-process. Paths are relative to the repository root; each exports `handler`.
+ */
+export const taskFunctions = {
+  ResolveModelPackageFunctionArn: "functions/deployment/resolve-model-package.ts",
+  StartCompilationFunctionArn: "functions/deployment/start-compilation.ts",
+  CheckCompilationFunctionArn: "functions/deployment/check-compilation.ts",
+  StartPackagingFunctionArn: "functions/deployment/start-packaging.ts",
+  CheckPackagingFunctionArn: "functions/deployment/check-packaging.ts",
+  DeployStageFunctionArn: "functions/deployment/deploy-stage.ts",
+  CheckRolloutFunctionArn: "functions/deployment/check-rollout.ts",
+  RollbackFunctionArn: "functions/deployment/rollback.ts",
+  NotifyFunctionArn: "functions/deployment/notify.ts",
+} as const;
+
+export type TaskFunctionKey = keyof typeof taskFunctions;
+
+/** Non-function substitutions (plain values). */
+export type ValueSubstitutionKey = "CompilationPollSeconds" | "PackagingPollSeconds" | "RolloutPollSeconds";
+
+export type SubstitutionKey = TaskFunctionKey | ValueSubstitutionKey;
+export type DefinitionSubstitutions = Record<SubstitutionKey, string>;
+
+export const taskFunctionKeys = Object.keys(taskFunctions) as TaskFunctionKey[];

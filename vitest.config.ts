@@ -1,0 +1,12 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    setupFiles: ["test/setup.ts"],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Stack synth and the local endpoint are CPU-heavy; 2 workers suit the 2-core CI machine.
+    maxWorkers: 2,
+  },
+});
