@@ -11,7 +11,11 @@ export interface HardwareTarget {
   /** SageMaker `TargetDevice`, e.g. "jetson_xavier" — exclusive with `targetPlatform`. */
   targetDevice?: string;
   /** SageMaker `TargetPlatform` — exclusive with `targetDevice`. */
-  targetPlatform?: { Os: "LINUX" | "ANDROID"; Arch: "X86_64" | "X86" | "ARM64" | "ARM_EABI" | "ARM_EABIHF"; Accelerator?: "INTEL_GRAPHICS" | "MALI" | "NVIDIA" | "NNA" };
+  targetPlatform?: {
+    Os: "LINUX" | "ANDROID";
+    Arch: "X86_64" | "X86" | "ARM64" | "ARM_EABI" | "ARM_EABIHF";
+    Accelerator?: "INTEL_GRAPHICS" | "MALI" | "NVIDIA" | "NNA";
+  };
   /** SageMaker `CompilerOptions` JSON string. */
   compilerOptions?: string;
   /** Used when the model package does not say: `Framework` (e.g. "ONNX", "PYTORCH"). */
@@ -43,6 +47,8 @@ export interface RolloutStage {
   abortMinNumberOfExecutedThings?: number;
   /** IoT job per-device in-progress timeout in minutes. */
   inProgressTimeoutMinutes?: number;
+  /** Which device outcomes count toward the abort threshold: "FAILED" only, or "ALL" (failed, rejected, timed out). Default "ALL". */
+  abortFailureType?: "FAILED" | "ALL";
 }
 
 export type PackagingStrategy = "component" | "edge-packaging-job";
@@ -59,6 +65,10 @@ export interface ModelGroupConfig {
   packagingStrategy: PackagingStrategy;
   targets: HardwareTarget[];
   stages: RolloutStage[];
+  /** Neo compilation limit in seconds (StoppingCondition and the poll bound). Default 3600. */
+  compilationTimeoutSeconds?: number;
+  /** Packaging (component or edge packaging job) poll bound in seconds. Default 1800. */
+  packagingTimeoutSeconds?: number;
 }
 
 export interface EdgeMlopsConfig {

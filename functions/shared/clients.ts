@@ -21,7 +21,9 @@ export const eventBridge = new EventBridgeClient(retry);
 // Path-style addressing and checksums only when required keep the client compatible with S3-compatible local stores.
 export const s3 = new S3Client({
   ...retry,
-  forcePathStyle: process.env.AWS_S3_FORCE_PATH_STYLE === "true" || Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+  forcePathStyle:
+    process.env.AWS_S3_FORCE_PATH_STYLE === "true" ||
+    Boolean(process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
   requestChecksumCalculation: "WHEN_REQUIRED",
   responseChecksumValidation: "WHEN_REQUIRED",
 });
