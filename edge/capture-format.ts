@@ -131,11 +131,16 @@ export function decodeCaptureTensor(tensor: CaptureTensor): NamedTensor {
       `${tensor.name}: ${raw.length} bytes do not fit ${tensor.observedContentType} (${count} × ${ArrayType.BYTES_PER_ELEMENT})`,
     );
   }
-  // Copy into an aligned buffer: base64 decoding may return an unaligned pooled slice.
+  return { name: tensor.name, dtype, dims, data: typedArrayFromBytes(dtype, raw) };
+}
+
+/** Typed array of `dtype` from raw little-endian bytes (copied, so the result is aligned). */
+export function typedArrayFromBytes(dtype: TensorDtype, raw: Uint8Array): TensorData {
+  const ArrayType = arrayTypes[dtype];
   const aligned = new Uint8Array(raw.length);
   aligned.set(raw);
   if (!hostIsLittleEndian) swapBytes(Buffer.from(aligned.buffer), ArrayType.BYTES_PER_ELEMENT);
-  return { name: tensor.name, dtype, dims, data: new ArrayType(aligned.buffer) };
+  return new ArrayType(aligned.buffer);
 }
 
 /** Parses one JSONL line, checking the fields the analysis depends on. */
