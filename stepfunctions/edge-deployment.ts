@@ -29,3 +29,17 @@ export type SubstitutionKey = TaskFunctionKey | ValueSubstitutionKey;
 export type DefinitionSubstitutions = Record<SubstitutionKey, string>;
 
 export const taskFunctionKeys = Object.keys(taskFunctions) as TaskFunctionKey[];
+
+/** Each Wait state and the substitution whose seconds it waits (through the plan's `poll` settings). */
+export const waitStates: Record<string, ValueSubstitutionKey> = {
+  WaitForCompilation: "CompilationPollSeconds",
+  WaitForPackaging: "PackagingPollSeconds",
+  WaitForRollout: "RolloutPollSeconds",
+};
+
+/** Poll intervals for a real AWS deployment; the local endpoint scales time instead of changing these. */
+export const defaultValueSubstitutions: Record<ValueSubstitutionKey, string> = {
+  CompilationPollSeconds: "60",
+  PackagingPollSeconds: "15",
+  RolloutPollSeconds: "30",
+};

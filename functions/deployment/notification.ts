@@ -5,8 +5,8 @@ import { TransientError } from "../shared/errors.ts";
 import type { DeploymentPlan, PackagingState, RolloutState } from "./plan.ts";
 import type { RollbackResult } from "./rollback-stages.ts";
 
-export interface NotifyEvent {
-  detailType: "EdgeDeploymentSucceeded" | "EdgeDeploymentFailed" | "EdgeDeploymentRolledBack";
+/** The execution state as it stands when a Notify state runs; how far it got decides what is present. */
+export interface ExecutionSnapshot {
   executionName?: string;
   input?: unknown;
   plan?: DeploymentPlan;
@@ -14,6 +14,11 @@ export interface NotifyEvent {
   rollout?: RolloutState;
   rollback?: RollbackResult;
   error?: { Error?: string; Cause?: string };
+}
+
+export interface NotifyEvent {
+  detailType: "EdgeDeploymentSucceeded" | "EdgeDeploymentFailed" | "EdgeDeploymentRolledBack";
+  state: ExecutionSnapshot;
 }
 
 /** What the Fail state shows: Error and a readable Cause. */
@@ -34,7 +39,7 @@ export function readableCause(cause: string | undefined): string {
   return cause;
 }
 
-function stagesOf(event: NotifyEvent) {
+function stagesOf(event: ExecutionSnapshot) {
   const rollout = event.rollout;
   return (event.plan?.stages ?? []).map((stage, i) => {
     const done = rollout?.completed.find((p) => p.stageIndex === i);
@@ -53,10 +58,13 @@ function stagesOf(event: NotifyEvent) {
 }
 
 /** The failure the execution ends with, or undefined for success. */
-export function failureOf(event: NotifyEvent): FailureSummary | undefined {
-  if (event.detailType === EdgeMlopsDetailType.DeploymentSucceeded) return undefined;
+export function failureOf(
+  detailType: NotifyEvent["detailType"],
+  event: ExecutionSnapshot,
+): FailureSummary | undefined {
+  if (detailType === EdgeMlopsDetailType.DeploymentSucceeded) return undefined;
   const current = event.rollout?.current;
-  if (event.detailType === EdgeMlopsDetailType.DeploymentRolledBack && current?.status === "FAILED") {
+  if (detailType === EdgeMlopsDetailType.DeploymentRolledBack && current?.status === "FAILED") {
     const rolledBack = event.rollback?.stages.map((s) => s.stageName).join(", ") || "none";
     return {
       Error: "GateFailed",
@@ -79,22 +87,23 @@ export async function notify(
   deps: { eventBusName: string; eventBridge?: EventBridgeClient },
 ): Promise<FailureSummary | { Error?: undefined; Cause?: undefined }> {
   const eventBridge = deps.eventBridge ?? defaultEventBridge;
-  const { plan } = event;
-  const failure = failureOf(event);
+  const state = event.state ?? {};
+  const { plan } = state;
+  const failure = failureOf(event.detailType, state);
   const detail = {
-    executionName: plan?.executionName ?? event.executionName,
+    executionName: plan?.executionName ?? state.executionName,
     trigger: plan?.trigger,
     modelPackageArn:
-      plan?.modelPackageArn ?? (event.input as { modelPackageArn?: string } | undefined)?.modelPackageArn,
+      plan?.modelPackageArn ?? (state.input as { modelPackageArn?: string } | undefined)?.modelPackageArn,
     modelPackageGroupName: plan?.modelPackageGroupName,
     modelPackageVersion: plan?.modelPackageVersion,
     componentName: plan?.componentName,
     componentVersion: plan?.componentVersion,
-    components: event.packaging?.components ?? [],
+    components: state.packaging?.components ?? [],
     targets: plan?.targets.map((t) => t.name) ?? [],
-    stages: stagesOf(event),
+    stages: stagesOf(state),
     reason: failure ? `${failure.Error}: ${failure.Cause}` : "all stages passed their gates",
-    ...(event.rollback ? { rolledBack: event.rollback.stages } : {}),
+    ...(state.rollback ? { rolledBack: state.rollback.stages } : {}),
   };
   const result = await eventBridge.send(
     new PutEventsCommand({
