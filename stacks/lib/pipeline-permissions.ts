@@ -13,7 +13,7 @@ export const artifactPrefixes = {
   /** Greengrass component artifacts (written by start-packaging, read by devices). */
   components: "components/",
   /** Edge packaging job output (legacy strategy, written by SageMaker). */
-  packaged: "packaged/",
+  edgePackaging: "edge-packaging/",
 } as const;
 
 export interface PipelineResources {
@@ -96,47 +96,68 @@ export function pipelineGrants(scope: Construct, r: PipelineResources): Record<P
         "Greengrass creates the deployment's IoT job (id assigned at run time) for the devices of the configured thing groups, whose members change over time.",
     }),
   ];
-  const edgePackaging = usesEdgePackaging
+  // Tags given on create are authorised as sagemaker:AddTags / greengrass:TagResource as well.
+  const startEdgePackaging = usesEdgePackaging
     ? [
         allow(
-          ["sagemaker:CreateEdgePackagingJob", "sagemaker:DescribeEdgePackagingJob"],
+          ["sagemaker:CreateEdgePackagingJob", "sagemaker:DescribeEdgePackagingJob", "sagemaker:AddTags"],
           [a.edgePackagingJobs()],
-          {
-            wildcardReason: "Edge packaging job names derive from group, version and target at run time.",
-          },
+          { wildcardReason: "Edge packaging job names derive from group, version and target at run time." },
         ),
       ]
     : [];
+  const checkEdgePackaging = usesEdgePackaging
+    ? [
+        allow(["sagemaker:DescribeEdgePackagingJob"], [a.edgePackagingJobs()], {
+          wildcardReason: "Edge packaging job names derive from group, version and target at run time.",
+        }),
+      ]
+    : [];
+  const tagDeployments = allow(["greengrass:TagResource"], [a.deployments()], {
+    wildcardReason: "Tags the deployments it creates (execution and stage); ids are assigned at run time.",
+  });
 
   return {
     StartDeployment: [readModelPackages, listModelPackages],
     ResolveModelPackageFunctionArn: [readModelPackages, listModelPackages],
     StartCompilationFunctionArn: [
-      compilationJobs(["sagemaker:CreateCompilationJob", "sagemaker:DescribeCompilationJob"]),
+      compilationJobs([
+        "sagemaker:CreateCompilationJob",
+        "sagemaker:DescribeCompilationJob",
+        "sagemaker:AddTags",
+      ]),
       readModelPackages,
       passSageMakerRole,
     ],
     CheckCompilationFunctionArn: [compilationJobs(["sagemaker:DescribeCompilationJob"])],
     StartPackagingFunctionArn: [
       compilationJobs(["sagemaker:DescribeCompilationJob"]),
+      // HeadObject on the staged copy, GetObject + server-side CopyObject from Neo's output.
       allow(["s3:GetObject"], [objects(artifactPrefixes.compiled), objects(artifactPrefixes.components)], {
-        wildcardReason:
-          "Reads Neo output and the artifacts it uploads; keys carry group, version and target.",
+        wildcardReason: "Reads Neo output and the artifacts it stages; keys carry group, version and target.",
       }),
       allow(["s3:PutObject"], [objects(artifactPrefixes.components)], {
         wildcardReason:
-          "Uploads component artifacts under components/; keys carry group, version and target.",
+          "Stages component artifacts under components/; keys carry component, version and target.",
       }),
       allow(
-        ["greengrass:CreateComponentVersion"],
-        components.map((c) => a.component(c)),
+        ["greengrass:CreateComponentVersion", "greengrass:TagResource"],
+        components.flatMap((c) => [a.component(c), a.componentVersions(c)]),
+        { wildcardReason: "Creates and tags new versions of the configured components only." },
       ),
-      describeComponents,
-      ...edgePackaging,
+      // GetComponent: an existing version is adopted only if its recipe carries the same artifacts.
+      allow(
+        ["greengrass:DescribeComponent", "greengrass:GetComponent"],
+        components.map((c) => a.componentVersions(c)),
+        {
+          wildcardReason: "Any version of the configured components; versions follow model versions.",
+        },
+      ),
+      ...startEdgePackaging,
       ...(usesEdgePackaging ? [passSageMakerRole] : []),
     ],
-    CheckPackagingFunctionArn: [describeComponents, ...edgePackaging],
-    DeployStageFunctionArn: [...readDeployments, ...createDeployments],
+    CheckPackagingFunctionArn: [describeComponents, ...checkEdgePackaging],
+    DeployStageFunctionArn: [...readDeployments, ...createDeployments, tagDeployments],
     CheckRolloutFunctionArn: [
       ...readDeployments,
       allow(["iot:DescribeJob"], [a.iotJobs()], {
@@ -146,6 +167,7 @@ export function pipelineGrants(scope: Construct, r: PipelineResources): Record<P
     RollbackFunctionArn: [
       ...readDeployments,
       ...createDeployments,
+      tagDeployments,
       allow(["greengrass:CancelDeployment"], [a.deployments()], {
         wildcardReason: "Deployment ids are assigned by Greengrass at run time.",
       }),

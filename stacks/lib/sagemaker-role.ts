@@ -37,7 +37,7 @@ export function createSageMakerRole(
       ["s3:PutObject"],
       [
         artifactBucket.arnForObjects(`${artifactPrefixes.compiled}*`),
-        artifactBucket.arnForObjects(`${artifactPrefixes.packaged}*`),
+        artifactBucket.arnForObjects(`${artifactPrefixes.edgePackaging}*`),
       ],
       { wildcardReason: "Neo and packaging output keys carry group, version and target." },
     ),
