@@ -172,7 +172,10 @@ export interface IotJobsApi {
     status: JobExecutionStatus,
     statusDetails?: Record<string, string>,
   ): Promise<void>;
-  cancelJob(jobId: string, options?: { reasonCode?: string; comment?: string; force?: boolean }): Promise<void>;
+  cancelJob(
+    jobId: string,
+    options?: { reasonCode?: string; comment?: string; force?: boolean },
+  ): Promise<void>;
   describe(jobId: string): Promise<Record<string, unknown> | undefined>;
   /** QUEUED and IN_PROGRESS executions of one thing, oldest first. */
   pendingFor(thingName: string): Promise<{ jobId: string; status: JobExecutionStatus; document: string }[]>;
