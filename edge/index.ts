@@ -30,6 +30,8 @@ export interface InferenceRuntimeOptions {
   port?: number;
   /** Models loaded before the socket opens. */
   models?: LoadModelRequest[];
+  /** Longest request line the socket accepts (default 16 MiB). */
+  maxRequestBytes?: number;
   /** Where .tar.gz models are unpacked; defaults to a folder under the OS temp dir. */
   modelUnpackRoot?: string;
   /** Capture settings, or false for none. */
@@ -76,6 +78,7 @@ export async function startInferenceRuntime(
     const server = await startServer(runtime, {
       ...(options.socketPath ? { socketPath: options.socketPath } : {}),
       ...(options.port !== undefined ? { port: options.port } : {}),
+      ...(options.maxRequestBytes ? { maxLineBytes: options.maxRequestBytes } : {}),
     });
     return {
       address: server.address,

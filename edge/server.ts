@@ -8,7 +8,7 @@ export interface ServerOptions {
   socketPath?: string;
   /** TCP port on 127.0.0.1; 0 picks a free one. */
   port?: number;
-  /** Longest request line accepted; a longer one gets an error and the connection is closed. */
+  /** Longest request line (characters) accepted; a longer one gets an error response. */
   maxLineBytes?: number;
 }
 
@@ -84,11 +84,13 @@ function serveConnection(socket: Socket, runtime: InferenceRuntime, maxLineBytes
     while (newline >= 0) {
       const line = pending.slice(0, newline).trim();
       pending = pending.slice(newline + 1);
-      if (line !== "") reply(handleLine(runtime, line));
+      if (line.length > maxLineBytes) reply(Promise.resolve(tooLong(maxLineBytes)));
+      else if (line !== "") reply(handleLine(runtime, line));
       newline = pending.indexOf("\n");
     }
+    // An unterminated line past the limit cannot be resynchronised: answer and hang up.
     if (pending.length > maxLineBytes) {
-      reply(Promise.resolve(errorResponse(`request line exceeds ${maxLineBytes} bytes`)));
+      reply(Promise.resolve(tooLong(maxLineBytes)));
       queue = queue.then(() => void socket.end());
       pending = "";
     }
@@ -105,6 +107,10 @@ function handleLine(runtime: InferenceRuntime, line: string): Promise<Response> 
     return Promise.resolve(errorResponse("request is not valid JSON"));
   }
   return runtime.handle(request);
+}
+
+function tooLong(limit: number): Response {
+  return errorResponse(`request line exceeds ${limit} characters`);
 }
 
 function errorResponse(message: string): Response {
