@@ -96,9 +96,12 @@ export class LocalQueue {
 
   private pump(): void {
     if (this.pumping || this.closed) return;
-    this.pumping = this.drain().finally(() => {
-      this.pumping = undefined;
-    });
+    // Messages sent in the same turn of the event loop share a batch, like a short batching window.
+    this.pumping = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.drain())
+      .finally(() => {
+        this.pumping = undefined;
+      });
   }
 
   /** Receives and delivers batches until the queue is empty; waits on the clock for invisible messages. */

@@ -95,8 +95,8 @@ export function prepareDefinition(def: AslDefinition): PreparedDefinition {
     const { Seconds, SecondsPath, Timestamp, TimestampPath } = state;
     waits.set(name, { Seconds, SecondsPath, Timestamp, TimestampPath });
     for (const k of ["Seconds", "SecondsPath", "Timestamp", "TimestampPath"]) delete state[k];
-    // Wait passes its input through; a Task whose result is its input behaves the same. No timeout: the clock decides.
-    Object.assign(state, { Type: "Task", Resource: WAIT_RESOURCE, TimeoutSeconds: 99999999 });
+    // Wait passes its input through; a Task whose result is its input behaves the same. The clock decides; the engine times Tasks with a 32-bit timer, hence ~23 days.
+    Object.assign(state, { Type: "Task", Resource: WAIT_RESOURCE, TimeoutSeconds: 2_000_000 });
   });
   return { definition: copy, stateTypes, waits, tasks, retriers };
 }

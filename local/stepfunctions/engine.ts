@@ -307,7 +307,6 @@ export class StepFunctionsEngine {
         record.output = JSON.stringify(output);
         record.status = "SUCCEEDED";
       } catch (err) {
-        if (record.status === "ABORTED") return;
         if (err instanceof ExecutionAbortedError) record.status = "ABORTED";
         else if (err instanceof ExecutionTimeoutError) {
           Object.assign(record, {
@@ -321,6 +320,7 @@ export class StepFunctionsEngine {
           record.cause ??= (err as Error).message;
         }
       }
+      // The engine's events arrive through an async generator; let it finish so the history stays in order.
       await logs.catch(() => undefined);
       record.stopDate = this.now();
       if (record.status === "SUCCEEDED")
@@ -334,6 +334,13 @@ export class StepFunctionsEngine {
       else if (record.status === "TIMED_OUT")
         history.add("ExecutionTimedOut", {
           executionTimedOutEventDetails: { error: record.error, cause: record.cause },
+        });
+      else
+        history.add("ExecutionAborted", {
+          executionAbortedEventDetails: {
+            ...(record.error ? { error: record.error } : {}),
+            ...(record.cause ? { cause: record.cause } : {}),
+          },
         });
       this.persist(record);
     })().finally(() => this.running.delete(record.executionArn));
@@ -363,6 +370,8 @@ export class StepFunctionsEngine {
     const functionName = viaInvoke ? String(params.FunctionName ?? "") : resource;
     const payload = viaInvoke ? (params.Payload ?? {}) : input;
     const prefix = viaInvoke ? "Task" : "LambdaFunction";
+    // The engine reports StateEntered through an async generator: let it land first so the history stays in order.
+    await new Promise((resolve) => setImmediate(resolve));
     history.add(
       `${prefix}Scheduled`,
       viaInvoke
@@ -474,20 +483,14 @@ export class StepFunctionsEngine {
       .sort((a, b) => b.startDate.localeCompare(a.startDate));
   }
 
-  stopExecution(arn: string, error?: string, cause?: string): ExecutionRecord {
+  /** Aborts a running execution and resolves once its history is closed; a finished one is returned as it is. */
+  async stopExecution(arn: string, error?: string, cause?: string): Promise<ExecutionRecord> {
     const record = this.describeExecution(arn);
-    if (record.status !== "RUNNING") return record;
-    Object.assign(record, {
-      status: "ABORTED",
-      stopDate: this.now(),
-      ...(error ? { error } : {}),
-      ...(cause ? { cause } : {}),
-    });
-    new HistoryRecorder(record.events, () => this.opts.clock.now(), new Map()).add("ExecutionAborted", {
-      executionAbortedEventDetails: { ...(error ? { error } : {}), ...(cause ? { cause } : {}) },
-    });
-    this.running.get(arn)?.abort();
-    this.persist(record);
+    const running = this.running.get(arn);
+    if (record.status !== "RUNNING" || !running) return record;
+    Object.assign(record, { ...(error ? { error } : {}), ...(cause ? { cause } : {}) });
+    running.abort();
+    await running.done;
     return record;
   }
 

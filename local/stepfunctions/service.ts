@@ -56,7 +56,7 @@ export function stepFunctionsService(engine: StepFunctionsEngine): ServiceHandle
     stopDate: epoch(e.stopDate),
   });
 
-  const ops: Record<string, (b: Record<string, unknown>) => unknown> = {
+  const ops: Record<string, (b: Record<string, unknown>) => unknown | Promise<unknown>> = {
     CreateStateMachine: (b) => {
       const m = engine.createStateMachine({
         name: str(b, "name"),
@@ -115,8 +115,8 @@ export function stepFunctionsService(engine: StepFunctionsEngine): ServiceHandle
         nextToken: p.nextToken,
       };
     },
-    StopExecution: (b) => {
-      const e = engine.stopExecution(str(b, "executionArn") ?? "", str(b, "error"), str(b, "cause"));
+    StopExecution: async (b) => {
+      const e = await engine.stopExecution(str(b, "executionArn") ?? "", str(b, "error"), str(b, "cause"));
       return { stopDate: epoch(e.stopDate) };
     },
   };
