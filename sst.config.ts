@@ -4,7 +4,7 @@ export default {
   config() {
     return {
       name: "edge-mlops",
-      region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
+      region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || "us-east-1",
     };
   },
   // Imported here, not at the top: `initProject` loads this file without `stacks`, so stack tests

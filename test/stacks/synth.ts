@@ -3,13 +3,15 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
-import { App, getStack } from "sst/constructs";
+import type { SSTConfig } from "sst";
+import { App } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
+import { load } from "sst/stacks/build.js";
 import type { EdgeMlopsConfig } from "../../config/types.ts";
 import { configureApp } from "../../stacks/index.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: SST stack functions take a StackContext and return anything.
-type StackFn = (...args: any[]) => unknown;
+/** The app's stacks by their SST id (the stack name is `<stage>-edge-mlops-<id>`). */
+export type StackId = "Storage" | "DeploymentPipeline" | "Monitoring";
 
 export interface Finding {
   level: "error" | "warning";
@@ -22,9 +24,9 @@ export interface SynthesizedApp {
   assembly: CloudAssembly;
   /** Where SST wrote the function bundles (a fresh directory per synth). */
   artifactsDir: string;
-  template(stack: StackFn): Template;
+  template(stack: StackId): Template;
   /** cdk-nag errors and warnings left after suppressions, for one stack. */
-  findings(stack: StackFn): Finding[];
+  findings(stack: StackId): Finding[];
 }
 
 /**
@@ -37,6 +39,26 @@ export interface SynthesizedApp {
  */
 export async function synthApp(
   config: EdgeMlopsConfig,
+  options: { bundle: boolean },
+): Promise<SynthesizedApp> {
+  return synthWith((app) => configureApp(app, config), options);
+}
+
+/** The way `sst deploy` does it: SST's own loader bundles sst.config.ts, then its `stacks` runs. */
+export async function synthSstConfig(options: {
+  bundle: boolean;
+}): Promise<SynthesizedApp & { sstConfig: SSTConfig }> {
+  let sstConfig: SSTConfig | undefined;
+  const synth = await synthWith(async (app) => {
+    const [, loaded] = await load(useProject().paths.config);
+    sstConfig = loaded as SSTConfig;
+    await sstConfig.stacks(app);
+  }, options);
+  return { ...synth, sstConfig: sstConfig as SSTConfig };
+}
+
+async function synthWith(
+  register: (app: App) => void | Promise<void>,
   options: { bundle: boolean },
 ): Promise<SynthesizedApp> {
   await initProject({ stage: "test" });
@@ -53,17 +75,18 @@ export async function synthApp(
     region,
     ...(options.bundle ? {} : { isActiveStack: () => false }),
   } as ConstructorParameters<typeof App>[0]);
-  configureApp(app, config);
+  await register(app);
   await app.finish();
   const assembly = app.synth();
+  // By name, not by stack function: the config-loader path bundles its own copies of the stack modules.
+  const artifact = (stack: StackId) => assembly.getStackByName(app.logicalPrefixedName(stack));
   return {
     app,
     assembly,
     artifactsDir: project.paths.artifacts,
-    template: (stack) => Template.fromStack(getStack(stack as never)),
+    template: (stack) => Template.fromJSON(artifact(stack).template),
     findings: (stack) =>
-      assembly
-        .getStackArtifact(getStack(stack as never).artifactId)
+      artifact(stack)
         .messages.filter((m) => m.level === "error" || m.level === "warning")
         .map((m) => ({
           level: m.level as Finding["level"],
