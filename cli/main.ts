@@ -16,6 +16,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     load: () => import("./baseline.ts"),
   },
   drift: { summary: "compare capture files with a baseline; report drift", load: () => import("./drift.ts") },
+  local: {
+    summary: "run the local AWS endpoint (up), fire its schedules (tick), change its faults",
+    load: () => import("./local.ts"),
+  },
 };
 
 export function usage(): string {

@@ -37,6 +37,8 @@ export interface CompiledModelManifest {
   compiler: "edge-mlops-local";
   runtime: string;
   graphOptimizationLevel: "all";
+  /** Host the layout optimizations were made for (platform-arch). */
+  optimizedFor: string;
   framework: "ONNX";
   target: string;
   sourceModel: string;
@@ -180,6 +182,7 @@ export async function compile(input: CompileInput, store: Store): Promise<Compil
         compiler: "edge-mlops-local",
         runtime: `onnxruntime-node ${await ortVersion()}`,
         graphOptimizationLevel: "all",
+        optimizedFor: `${process.platform}-${process.arch}`,
         framework: "ONNX",
         target: input.target,
         sourceModel: sourceUri,

@@ -115,6 +115,8 @@ describe("local S3", () => {
       },
     });
     expect(other.status).toBe(501);
-    expect((await other.json()).message).toContain('does not serve the "kinesis" service');
+    expect(((await other.json()) as { message: string }).message).toContain(
+      'does not serve the "kinesis" service',
+    );
   });
 });
