@@ -5,7 +5,6 @@ import { type EventPattern as CdkEventPattern, Rule } from "aws-cdk-lib/aws-even
 import { LambdaFunction } from "aws-cdk-lib/aws-events-targets";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
-import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from "aws-cdk-lib/aws-stepfunctions";
 import { NagSuppressions } from "cdk-nag";
 import type { StackContext } from "sst/constructs";
@@ -23,8 +22,9 @@ import { useConfig } from "./context.ts";
 import { type ProjectFunction, projectFunction } from "./lib/functions.ts";
 import { addGrants, allow, DLQ_REASON, suppressSstInternals, XRAY_REASON } from "./lib/nag.ts";
 import { pipelineGrants } from "./lib/pipeline-permissions.ts";
-import { type DeadLetterQueue, deadLetterQueue } from "./lib/queues.ts";
+import { deadLetterQueue } from "./lib/queues.ts";
 import { createSageMakerRole } from "./lib/sagemaker-role.ts";
+import { scheduledInvoke } from "./lib/schedule.ts";
 import { Storage } from "./Storage.ts";
 
 /** Handler of the trigger Lambda (approval events, the redeploy schedule). */
@@ -55,10 +55,8 @@ export function DeploymentPipeline({ stack }: StackContext) {
   const config = useConfig();
   const { artifactBucket, bus } = use(Storage);
 
-  const sageMakerRole = config.sageMakerRoleArn
-    ? undefined
-    : createSageMakerRole(stack, artifactBucket, config);
-  const sageMakerRoleArn = config.sageMakerRoleArn ?? (sageMakerRole as Role).roleArn;
+  const sageMakerRoleArn =
+    config.sageMakerRoleArn ?? createSageMakerRole(stack, artifactBucket, config).roleArn;
 
   const environment = {
     EDGE_MLOPS_CONFIG: JSON.stringify(config),
@@ -148,36 +146,15 @@ export function DeploymentPipeline({ stack }: StackContext) {
     ],
   });
 
-  let redeploySchedule: CfnSchedule | undefined;
-  const scheduleDlqs: DeadLetterQueue[] = [];
-  if (config.redeploySchedule) {
-    const scheduleDlq = deadLetterQueue(stack, "RedeployScheduleDlq", "the redeploy schedule");
-    scheduleDlqs.push(scheduleDlq);
-    const schedulerRole = new Role(stack, "RedeploySchedulerRole", {
-      assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
-        conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-      }),
-      description: "edge-mlops: EventBridge Scheduler invoking start-deployment",
-    });
-    addGrants(schedulerRole, [
-      allow(["lambda:InvokeFunction"], [start.fn.functionArn]),
-      allow(["sqs:SendMessage"], [scheduleDlq.queue.queueArn]),
-    ]);
-    redeploySchedule = new CfnSchedule(stack, "RedeploySchedule", {
-      description: "Periodic redeploy of the latest Approved package of each watched group",
-      scheduleExpression: config.redeploySchedule,
-      scheduleExpressionTimezone: "UTC",
-      flexibleTimeWindow: { mode: "OFF" },
-      state: "ENABLED",
-      target: {
-        arn: start.fn.functionArn,
-        roleArn: schedulerRole.roleArn,
+  const redeploy = config.redeploySchedule
+    ? scheduledInvoke(stack, "RedeploySchedule", {
+        fn: start.fn,
+        expression: config.redeploySchedule,
         input: redeployScheduleInput,
-        deadLetterConfig: { arn: scheduleDlq.queue.queueArn },
-        retryPolicy: { maximumRetryAttempts: 4, maximumEventAgeInSeconds: 3600 },
-      },
-    });
-  }
+        description: "Periodic redeploy of the latest Approved package of each watched group",
+        maximumRetryAttempts: 4,
+      })
+    : undefined;
 
   suppressSstInternals(stack);
   // CloudWatch Logs delivery and X-Ray, added by CDK for `logs` and `tracingEnabled`.
@@ -192,9 +169,9 @@ export function DeploymentPipeline({ stack }: StackContext) {
     ],
     true,
   );
-  for (const dlq of [approvalDlq, ...scheduleDlqs]) {
-    NagSuppressions.addResourceSuppressions(dlq.queue, [{ id: "AwsSolutions-SQS3", reason: DLQ_REASON }]);
-  }
+  NagSuppressions.addResourceSuppressions(approvalDlq.queue, [
+    { id: "AwsSolutions-SQS3", reason: DLQ_REASON },
+  ]);
 
   stack.addOutputs({
     StateMachineArn: stateMachine.stateMachineArn,
@@ -203,5 +180,5 @@ export function DeploymentPipeline({ stack }: StackContext) {
     ApprovalRuleName: approvalRule.ruleName,
   });
 
-  return { stateMachine, tasks, start, approvalRule, redeploySchedule, sageMakerRoleArn };
+  return { stateMachine, tasks, start, approvalRule, redeploy, sageMakerRoleArn };
 }

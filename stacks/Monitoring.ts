@@ -1,16 +1,15 @@
 import { Duration } from "aws-cdk-lib";
-import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { Bucket, EventType } from "aws-cdk-lib/aws-s3";
 import { SqsDestination } from "aws-cdk-lib/aws-s3-notifications";
-import { CfnSchedule } from "aws-cdk-lib/aws-scheduler";
 import { NagSuppressions } from "cdk-nag";
 import type { StackContext } from "sst/constructs";
 import { use } from "sst/constructs";
 import { useConfig } from "./context.ts";
 import { projectFunction } from "./lib/functions.ts";
-import { addGrants, allow, DLQ_REASON, suppressSstInternals } from "./lib/nag.ts";
+import { allow, suppressSstInternals } from "./lib/nag.ts";
 import { deadLetterQueue, secureQueue } from "./lib/queues.ts";
+import { scheduledInvoke } from "./lib/schedule.ts";
 import { Storage } from "./Storage.ts";
 
 export const analyzeCaptureEntry = "functions/drift/analyze-capture.ts";
@@ -117,34 +116,15 @@ export function Monitoring({ stack }: StackContext) {
     ],
   });
 
-  const driftDlq = deadLetterQueue(stack, "DriftScheduleDlq", "the drift aggregation schedule");
-  const schedulerRole = new Role(stack, "DriftSchedulerRole", {
-    assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
-      conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
-    }),
-    description: "edge-mlops: EventBridge Scheduler invoking aggregate-drift",
-  });
-  addGrants(schedulerRole, [
-    allow(["lambda:InvokeFunction"], [aggregate.fn.functionArn]),
-    allow(["sqs:SendMessage"], [driftDlq.queue.queueArn]),
-  ]);
-  const driftSchedule = new CfnSchedule(stack, "DriftSchedule", {
+  const drift = scheduledInvoke(stack, "DriftSchedule", {
+    fn: aggregate.fn,
+    expression: config.driftSchedule,
+    input: JSON.stringify({ time: "<aws.scheduler.scheduled-time>", windowHours: config.driftWindowHours }),
     description: "Drift aggregation over the configured window",
-    scheduleExpression: config.driftSchedule,
-    scheduleExpressionTimezone: "UTC",
-    flexibleTimeWindow: { mode: "OFF" },
-    state: "ENABLED",
-    target: {
-      arn: aggregate.fn.functionArn,
-      roleArn: schedulerRole.roleArn,
-      input: JSON.stringify({ time: "<aws.scheduler.scheduled-time>", windowHours: config.driftWindowHours }),
-      deadLetterConfig: { arn: driftDlq.queue.queueArn },
-      retryPolicy: { maximumRetryAttempts: 2, maximumEventAgeInSeconds: 3600 },
-    },
+    maximumRetryAttempts: 2,
   });
 
   suppressSstInternals(stack);
-  NagSuppressions.addResourceSuppressions(driftDlq.queue, [{ id: "AwsSolutions-SQS3", reason: DLQ_REASON }]);
   suppressNotificationHandler(stack);
 
   stack.addOutputs({
@@ -154,7 +134,7 @@ export function Monitoring({ stack }: StackContext) {
     AggregateDriftFunction: aggregate.fn.functionName,
   });
 
-  return { captureQueue, captureDlq, analyze, aggregate, driftSchedule, driftDlq };
+  return { captureQueue, captureDlq, analyze, aggregate, drift };
 }
 
 /** CDK's singleton Lambda that applies bucket notifications (PutBucketNotificationConfiguration). */

@@ -512,6 +512,23 @@ describe("Monitoring", () => {
         },
       },
     });
+    const role = (schedule.Properties.Target as { RoleArn: { "Fn::GetAtt": [string] } }).RoleArn[
+      "Fn::GetAtt"
+    ][0];
+    expect(
+      identityStatements(monitoring)
+        .filter((s) => s.role === role)
+        .map((s) => s.statement),
+    ).toEqual([
+      expect.objectContaining({
+        Action: "lambda:InvokeFunction",
+        Resource: { "Fn::GetAtt": [logicalId(monitoring, "AWS::Lambda::Function", "AggregateDrift"), "Arn"] },
+      }),
+      expect.objectContaining({
+        Action: "sqs:SendMessage",
+        Resource: { "Fn::GetAtt": [logicalId(monitoring, "AWS::SQS::Queue", "DriftScheduleDlq"), "Arn"] },
+      }),
+    ]);
     expect(JSON.parse((schedule.Properties.Target as { Input: string }).Input)).toMatchObject({
       windowHours: config.driftWindowHours,
     });
