@@ -112,6 +112,8 @@ async function packageWithEdgePackagingJobs(
 ): Promise<PackagingState> {
   const { plan } = event;
   const sageMaker = deps.sageMaker ?? defaultSageMaker;
+  if (!deps.roleArn)
+    throw new PackagingFailedError("edge-packaging-job needs SAGEMAKER_ROLE_ARN (the role the job runs as)");
   const jobs = [];
   for (const { target, compilation } of event.compiled) {
     const jobName = sageMakerJobName(

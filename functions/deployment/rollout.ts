@@ -131,6 +131,8 @@ export async function deployStage(event: RolloutEvent, deps: RolloutDeps = {}): 
         : {}),
     };
   } else {
+    // A cancelled deployment (e.g. an earlier rollback's) is not a state to return to.
+    const restorable = current?.deploymentStatus === "CANCELED" ? undefined : current;
     const request: CreateDeploymentCommandInput = {
       targetArn: stage.targetArn,
       deploymentName: `${plan.componentName} ${plan.componentVersion} (${stage.name})`,
@@ -144,7 +146,7 @@ export async function deployStage(event: RolloutEvent, deps: RolloutDeps = {}): 
       tags: {
         [TAG_EXECUTION]: plan.executionName,
         [TAG_STAGE]: stage.name,
-        ...(current?.deploymentId ? { [TAG_PREVIOUS]: current.deploymentId } : {}),
+        ...(restorable?.deploymentId ? { [TAG_PREVIOUS]: restorable.deploymentId } : {}),
       },
     };
     const created = await greengrass.send(new CreateDeploymentCommand(request));
@@ -154,9 +156,9 @@ export async function deployStage(event: RolloutEvent, deps: RolloutDeps = {}): 
       stageName: stage.name,
       targetArn: stage.targetArn,
       deploymentId: created.deploymentId,
-      ...(current?.deploymentId ? { previousDeploymentId: current.deploymentId } : {}),
-      ...(current?.components
-        ? { previousComponents: current.components as Record<string, DeploymentComponentSpec> }
+      ...(restorable?.deploymentId ? { previousDeploymentId: restorable.deploymentId } : {}),
+      ...(restorable?.components
+        ? { previousComponents: restorable.components as Record<string, DeploymentComponentSpec> }
         : {}),
     };
   }

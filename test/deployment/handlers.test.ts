@@ -396,6 +396,17 @@ describe("DeployStage / CheckRollout", () => {
     ]);
   });
 
+  it("a cancelled latest deployment is merged from but never restored", async () => {
+    const world = fakeAws({ existing: { [CANARY_ARN]: before } });
+    (world.deployments[0] as { deploymentStatus: string }).deploymentStatus = "CANCELED";
+    const out = (await deployStage({ plan: p, packaging, rollout: start }, lambdaContext)) as RolloutState;
+    expect(greengrass.commandCalls(CreateDeploymentCommand)[0]?.args[0].input.tags).toEqual({
+      "edge-mlops:execution": "exec-1",
+      "edge-mlops:stage": "canary",
+    });
+    expect(out.touched).toEqual([{ stageName: "canary", targetArn: CANARY_ARN, deploymentId: "dep-2" }]);
+  });
+
   it("a group with no deployment gets only the new components and nothing to restore", async () => {
     const out = (await deployStage(
       { plan: p, packaging, rollout: { ...start, index: 1 } },

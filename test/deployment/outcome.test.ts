@@ -149,12 +149,10 @@ describe("Notify", () => {
   });
 
   it("a rejected entry is retried (TransientError), not lost", async () => {
-    eventBridge
-      .on(PutEventsCommand)
-      .resolves({
-        FailedEntryCount: 1,
-        Entries: [{ ErrorCode: "InternalFailure", ErrorMessage: "try again" }],
-      });
+    eventBridge.on(PutEventsCommand).resolves({
+      FailedEntryCount: 1,
+      Entries: [{ ErrorCode: "InternalFailure", ErrorMessage: "try again" }],
+    });
     await expect(
       notify({ detailType: "EdgeDeploymentSucceeded", state: { plan } }, lambdaContext),
     ).rejects.toMatchObject({ name: "TransientError" });
