@@ -133,52 +133,67 @@ export class ModelStore {
 
   /**
    * Runs the model. Inputs are checked against the model's metadata first so a wrong request
-   * gets a message naming the tensor rather than an ONNX Runtime internal error.
+   * gets a message naming the tensor rather than an ONNX Runtime internal error. Not an async
+   * function: one promise reaction instead of an extra async frame on every prediction.
    */
-  async predict(
+  predict(
     name: string,
     inputs: readonly NamedTensor[],
   ): Promise<{ info: ModelInfo; outputs: NamedTensor[] }> {
+    let model: LoadedModel;
+    let feeds: Record<string, Tensor>;
+    try {
+      model = this.modelFor(name);
+      feeds = feedsFor(model, inputs);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return model.session.run(feeds).then(
+      (results) => ({ info: model.info, outputs: outputsOf(model, results) }),
+      (cause: unknown) => {
+        throw new InferenceError(`model ${name} failed: ${(cause as Error).message}`, { cause });
+      },
+    );
+  }
+
+  private modelFor(name: string): LoadedModel {
     const model = this.models.get(name);
     if (!model) throw new ModelNotFoundError(name);
-    const feeds: Record<string, Tensor> = {};
-    for (const input of inputs) {
-      const expected = model.inputs.get(input.name);
-      if (!expected) {
-        throw new InvalidInputError(
-          `model ${name} has no input ${JSON.stringify(input.name)} (inputs: ${[...model.inputs.keys()].join(", ")})`,
-        );
-      }
-      checkTensor(input, expected);
-      feeds[input.name] = new ort.Tensor(input.dtype, input.data as Tensor.DataType, input.dims);
-    }
-    for (const expected of model.inputs.keys()) {
-      if (!(expected in feeds))
-        throw new InvalidInputError(`model ${name} needs input ${JSON.stringify(expected)}`);
-    }
-    let results: InferenceSession.ReturnType;
-    try {
-      results = await model.session.run(feeds);
-    } catch (cause) {
-      throw new InferenceError(`model ${name} failed: ${(cause as Error).message}`, { cause });
-    }
-    const outputs = model.info.outputs.map(({ name: outputName }) => {
-      const tensor = results[outputName];
-      if (!tensor) throw new InferenceError(`model ${name} returned no ${outputName}`);
-      return {
-        name: outputName,
-        dtype: tensor.type as TensorDtype,
-        dims: tensor.dims,
-        data: tensor.data as TensorData,
-      };
-    });
-    return { info: model.info, outputs };
+    return model;
   }
 
   async close(): Promise<void> {
     const names = [...this.models.keys()];
     await Promise.allSettled(names.map((n) => this.unload(n)));
   }
+}
+
+function feedsFor(model: LoadedModel, inputs: readonly NamedTensor[]): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  for (const input of inputs) {
+    const expected = model.inputs.get(input.name);
+    if (!expected) {
+      const known = [...model.inputs.keys()].join(", ");
+      throw new InvalidInputError(
+        `model ${model.info.name} has no input ${JSON.stringify(input.name)} (inputs: ${known})`,
+      );
+    }
+    checkTensor(input, expected);
+    feeds[input.name] = new ort.Tensor(input.dtype, input.data as Tensor.DataType, input.dims);
+  }
+  for (const expected of model.inputs.keys()) {
+    if (!(expected in feeds))
+      throw new InvalidInputError(`model ${model.info.name} needs input ${JSON.stringify(expected)}`);
+  }
+  return feeds;
+}
+
+function outputsOf(model: LoadedModel, results: InferenceSession.ReturnType): NamedTensor[] {
+  return model.info.outputs.map(({ name }) => {
+    const tensor = results[name];
+    if (!tensor) throw new InferenceError(`model ${model.info.name} returned no ${name}`);
+    return { name, dtype: tensor.type as TensorDtype, dims: tensor.dims, data: tensor.data as TensorData };
+  });
 }
 
 function checkTensor(input: NamedTensor, expected: TensorInfo): void {

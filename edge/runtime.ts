@@ -11,6 +11,7 @@ import {
   type RequestId,
   type Response,
   type RuntimeStats,
+  type WireTensor,
 } from "./protocol.ts";
 
 export interface InferenceRuntimeCoreOptions {
@@ -40,48 +41,59 @@ export class InferenceRuntime {
   }
 
   /** @example await runtime.handle({ id: 1, op: "list" }) // { id: 1, ok: true, result: [...] } */
-  async handle(raw: unknown): Promise<Response> {
+  handle(raw: unknown): Promise<Response> {
     this.requests++;
     const id = requestId(raw);
+    let pending: Promise<unknown>;
     try {
       const request = parseRequest(raw);
-      return { id, ok: true, result: await this.dispatch(request) };
+      pending = request.op === "predict" ? this.predictRequest(request) : this.dispatch(request);
     } catch (error) {
-      const known = error instanceof InferenceRuntimeError;
-      const code: ErrorCode = known ? error.code : "Internal";
-      this.errors[code] = (this.errors[code] ?? 0) + 1;
-      if (!known)
-        this.log(`internal error on request ${String(id)}: ${(error as Error).stack ?? String(error)}`);
-      return {
-        id,
-        ok: false,
-        error: { code, message: known ? error.message : "internal error; see the component log" },
-      };
+      return Promise.resolve(this.errorResponse(id, error));
     }
+    // then() rather than an async frame: this runs on every prediction.
+    return pending.then(
+      (result): Response => ({ id, ok: true, result }),
+      (error: unknown) => this.errorResponse(id, error),
+    );
+  }
+
+  private errorResponse(id: RequestId, error: unknown): Response {
+    const known = error instanceof InferenceRuntimeError;
+    const code: ErrorCode = known ? error.code : "Internal";
+    this.errors[code] = (this.errors[code] ?? 0) + 1;
+    if (!known)
+      this.log(`internal error on request ${String(id)}: ${(error as Error).stack ?? String(error)}`);
+    return {
+      id,
+      ok: false,
+      error: { code, message: known ? error.message : "internal error; see the component log" },
+    };
   }
 
   /**
    * Predicts and offers the prediction to capture. Capture only enqueues references, so it
    * adds no I/O to this path.
    */
-  async predict(
+  predict(
     model: string,
     inputs: readonly NamedTensor[],
     capture = true,
   ): Promise<{ info: ModelInfo; outputs: NamedTensor[] }> {
-    const time = new Date();
-    const result = await this.options.store.predict(model, inputs);
-    this.predictions++;
-    if (capture && this.options.capture) {
-      this.options.capture.offer({
-        modelName: model,
-        modelVersion: result.info.version,
-        inputs,
-        outputs: result.outputs,
-        time,
-      });
-    }
-    return result;
+    const time = Date.now();
+    return this.options.store.predict(model, inputs).then((result) => {
+      this.predictions++;
+      if (capture && this.options.capture) {
+        this.options.capture.offer({
+          modelName: model,
+          modelVersion: result.info.version,
+          inputs,
+          outputs: result.outputs,
+          time,
+        });
+      }
+      return result;
+    });
   }
 
   stats(): RuntimeStats {
@@ -102,6 +114,16 @@ export class InferenceRuntime {
     return this.stats();
   }
 
+  private predictRequest(request: Extract<Request, { op: "predict" }>): Promise<PredictResult> {
+    const inputs: NamedTensor[] = [];
+    for (const name in request.inputs) inputs.push(decodeWireTensor(name, request.inputs[name]));
+    return this.predict(request.model, inputs, request.capture !== false).then(({ info, outputs }) => {
+      const encoded: Record<string, WireTensor> = {};
+      for (const output of outputs) encoded[output.name] = encodeWireTensor(output, request.outputEncoding);
+      return { model: info.name, modelVersion: info.version, outputs: encoded };
+    });
+  }
+
   private async dispatch(request: Request): Promise<unknown> {
     const { store } = this.options;
     switch (request.op) {
@@ -119,18 +141,8 @@ export class InferenceRuntime {
         return request.name ? store.describe(request.name) : { models: store.list(), stats: this.stats() };
       case "stats":
         return this.stats();
-      case "predict": {
-        const inputs = Object.entries(request.inputs).map(([name, wire]) => decodeWireTensor(name, wire));
-        const { info, outputs } = await this.predict(request.model, inputs, request.capture !== false);
-        const result: PredictResult = {
-          model: info.name,
-          modelVersion: info.version,
-          outputs: Object.fromEntries(
-            outputs.map((o) => [o.name, encodeWireTensor(o, request.outputEncoding)]),
-          ),
-        };
-        return result;
-      }
+      case "predict":
+        return this.predictRequest(request);
     }
   }
 }

@@ -8,11 +8,13 @@
  *
  * Usage: tsx examples/generate-model.ts [--out <dir>]   (default: this folder)
  */
-import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { constraintsJson, statisticsJson } from "../functions/drift/baseline.ts";
+import { writeBaselineDir } from "../functions/drift/local-files.ts";
+import { profileSample } from "../functions/drift/sample.ts";
 import { classifierOnnx } from "./classifier.ts";
 import { TRAINING_ROWS, TRAINING_SEED } from "./distribution.ts";
 import { predictRows, sampleRows, toCaptureJsonl, toCsv } from "./training-data.ts";
@@ -88,26 +90,19 @@ export async function generateExamples(outDir: string = examplesDir): Promise<st
 }
 
 /**
- * The baseline comes from the drift module's writer so that it is exactly what the analysis
- * expects. Until that module exists the step is skipped with a message.
+ * The baseline comes from the drift module's own writer (what `edge-mlops baseline` runs), so
+ * it is exactly what the analysis expects: input features and the model's outputs, profiled
+ * from the training capture.
  */
 async function writeBaseline(outDir: string): Promise<string[]> {
-  const modulePath = join(examplesDir, "..", "functions", "drift", "baseline.ts");
-  if (!existsSync(modulePath)) {
-    console.warn(`baseline skipped: ${modulePath} not found (the drift module writes it)`);
-    return [];
-  }
-  const { writeBaselineFromFiles } = (await import(pathToFileURL(modulePath).href)) as {
-    writeBaselineFromFiles?: (inputs: string[], out: string) => Promise<string[]>;
-  };
-  if (!writeBaselineFromFiles) {
-    console.warn("baseline skipped: functions/drift/baseline.ts has no writeBaselineFromFiles export");
-    return [];
-  }
-  return writeBaselineFromFiles(
-    [join(outDir, examplePaths.trainingCapture)],
-    join(outDir, examplePaths.baselineDir),
+  const sample = await profileSample(join(outDir, examplePaths.trainingCapture), "capture");
+  const dir = join(outDir, examplePaths.baselineDir);
+  await writeBaselineDir(
+    dir,
+    statisticsJson(sample.features, sample.records),
+    constraintsJson(sample.features, sample.records),
   );
+  return [join(dir, "statistics.json"), join(dir, "constraints.json")];
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -152,7 +152,7 @@ describe("capture to disk", () => {
     queue.offer({
       modelName: "clf",
       modelVersion: "1",
-      time: new Date("2024-05-06T07:08:09.010Z"),
+      time: Date.parse("2024-05-06T07:08:09.010Z"),
       inputs: [{ name: "input", dtype: "float32", dims: [1, 16], data: big }],
       outputs: [{ name: "probabilities", dtype: "float32", dims: [1, 3], data: small }],
     });
@@ -177,7 +177,7 @@ describe("capture sampling", () => {
   const event = () => ({
     modelName: "clf",
     modelVersion: "1",
-    time: new Date(),
+    time: Date.now(),
     inputs: [{ name: "input", dtype: "float32" as const, dims: [1, 16], data: new Float32Array(16) }],
     outputs: [],
   });
@@ -301,7 +301,7 @@ describe("capture never holds up predictions", () => {
     };
     const queue = new CaptureQueue({ sink: flaky, settings: settings({ batchSize: 3 }) });
     for (let i = 0; i < 3; i++) {
-      queue.offer({ modelName: "clf", modelVersion: "1", time: new Date(), inputs: [], outputs: [] });
+      queue.offer({ modelName: "clf", modelVersion: "1", time: Date.now(), inputs: [], outputs: [] });
     }
     const stats = await queue.close();
     expect(stats).toMatchObject({
@@ -322,7 +322,7 @@ describe("capture never holds up predictions", () => {
       settings: settings({ maxUploadAttempts: 1000, retryBaseMs: 50, retryMaxMs: 50 }),
     });
     for (let i = 0; i < 3; i++)
-      queue.offer({ modelName: "clf", modelVersion: "1", time: new Date(), inputs: [], outputs: [] });
+      queue.offer({ modelName: "clf", modelVersion: "1", time: Date.now(), inputs: [], outputs: [] });
     const started = Date.now();
     const stats = await queue.close(200);
     expect(Date.now() - started).toBeLessThan(1_000);

@@ -123,8 +123,42 @@ describe("example data", () => {
       for (const relative of [examplePaths.model, examplePaths.trainingCsv]) {
         expect((await readFile(join(dir, relative))).equals(await committed(relative))).toBe(true);
       }
+      const constraints = `${examplePaths.baselineDir}/constraints.json`;
+      expect(JSON.parse(await readFile(join(dir, constraints), "utf8"))).toEqual(
+        JSON.parse((await committed(constraints)).toString()),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("example baseline", () => {
+  it("profiles the 16 inputs and the model's outputs of the training capture", async () => {
+    const statistics = JSON.parse(
+      (await committed(`${examplePaths.baselineDir}/statistics.json`)).toString(),
+    ) as {
+      dataset: { item_count: number };
+      features: Array<{ name: string; inferred_type: string; numerical_statistics?: { mean: number } }>;
+    };
+    expect(statistics.dataset.item_count).toBe(TRAINING_ROWS);
+    expect(statistics.features.map((f) => f.name)).toEqual([
+      ...featureDistributions.map((f) => f.name),
+      "probabilities_0",
+      "probabilities_1",
+      "probabilities_2",
+      "probabilities_argmax",
+    ]);
+    featureDistributions.forEach((f, i) => {
+      const mean = statistics.features[i]?.numerical_statistics?.mean ?? Number.NaN;
+      expect(Math.abs(mean - f.mean)).toBeLessThan(0.1 * f.std);
+    });
+    const constraints = JSON.parse(
+      (await committed(`${examplePaths.baselineDir}/constraints.json`)).toString(),
+    ) as {
+      features: Array<{ name: string; completeness: number }>;
+    };
+    expect(constraints.features).toHaveLength(20);
+    for (const f of constraints.features) expect(f.completeness).toBe(1);
   });
 });
