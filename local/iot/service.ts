@@ -20,7 +20,8 @@ const toEpoch = (iso: string) => Date.parse(iso) / 1000;
 
 /** AWS IoT over restJson1 (SigV4 service "iot"): the registry calls and the job reads the pipeline makes. */
 export class IotService implements ServiceHandler {
-  readonly services = ["iot"];
+  // botocore signs IoT control-plane requests with the name "execute-api"; the JS SDK uses "iot".
+  readonly services = ["iot", "execute-api"];
   readonly protocol = "restJson1" as const;
   readonly things: ThingRegistry;
   readonly jobs: IotJobs;
