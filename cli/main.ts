@@ -16,6 +16,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     load: () => import("./baseline.ts"),
   },
   drift: { summary: "compare capture files with a baseline; report drift", load: () => import("./drift.ts") },
+  demo: {
+    summary: "the whole loop locally: approval → rollout to a simulated fleet → drift report (npm start)",
+    load: () => import("./demo.ts"),
+  },
   local: {
     summary: "run the local AWS endpoint (up), fire its schedules (tick), change its faults",
     load: () => import("./local.ts"),

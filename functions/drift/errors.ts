@@ -29,3 +29,11 @@ export class SampleFormatError extends Error {
     this.name = "SampleFormatError";
   }
 }
+
+/** An SQS message body that is not an S3 event notification. */
+export class MalformedNotificationError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "MalformedNotificationError";
+  }
+}

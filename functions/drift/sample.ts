@@ -163,9 +163,11 @@ export async function profileSample(path: string, format?: SampleFormat): Promis
 function flatten(obj: Record<string, unknown>, prefix: string, emit: (k: string, v: unknown) => void): void {
   for (const [k, v] of Object.entries(obj)) {
     const name = prefix + k;
-    if (Array.isArray(v))
-      v.forEach((x, i) => (typeof x === "object" && x !== null ? undefined : emit(`${name}_${i}`, x)));
-    else if (typeof v === "object" && v !== null) flatten(v as Record<string, unknown>, `${name}.`, emit);
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        if (typeof x !== "object" || x === null) emit(`${name}_${i}`, x);
+      });
+    } else if (typeof v === "object" && v !== null) flatten(v as Record<string, unknown>, `${name}.`, emit);
     else emit(name, typeof v === "boolean" ? String(v) : v);
   }
 }
