@@ -15,6 +15,49 @@ export interface ResolvedComponent {
   recipe: ComponentRecipe;
   /** Named by a deployment (rather than pulled in as a dependency). */
   isRoot: boolean;
+  /** DefaultConfiguration with the deployment's configurationUpdate (reset, then merge) applied. */
+  configuration: Record<string, unknown>;
+}
+
+/** Components the nucleus itself provides: never downloaded, always at the nucleus version. */
+export const NUCLEUS_VERSION = "2.14.0";
+export const builtInComponents: ReadonlyMap<string, string> = new Map([
+  ["aws.greengrass.Nucleus", NUCLEUS_VERSION],
+  ["aws.greengrass.TokenExchangeService", NUCLEUS_VERSION],
+]);
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+function deepMerge(base: Record<string, unknown>, update: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(update)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/** Configuration is rebuilt from the defaults on every deployment, so `reset` needs no work and `merge` lands on top. */
+export function effectiveConfiguration(
+  recipe: ComponentRecipe,
+  update: { merge?: string; reset?: string[] } | undefined,
+): Record<string, unknown> {
+  const defaults = structuredClone(recipe.ComponentConfiguration?.DefaultConfiguration ?? {});
+  if (!update?.merge) return defaults;
+  let merge: unknown;
+  try {
+    merge = JSON.parse(update.merge);
+  } catch (error) {
+    throw new ComponentResolutionError(`${recipe.ComponentName}: configurationUpdate.merge is not JSON`, {
+      cause: error,
+    });
+  }
+  if (!isObject(merge))
+    throw new ComponentResolutionError(
+      `${recipe.ComponentName}: configurationUpdate.merge must be a JSON object`,
+    );
+  return deepMerge(defaults, merge);
 }
 
 export interface RecipeSource {
@@ -34,7 +77,10 @@ export async function resolveComponentSet(
   recipes: RecipeSource,
   installed: ReadonlyMap<string, string> = new Map(),
 ): Promise<ResolvedComponent[]> {
-  const roots = new Map<string, { version: string; targetArn: string }>();
+  const roots = new Map<
+    string,
+    { version: string; targetArn: string; update?: { merge?: string; reset?: string[] } }
+  >();
   for (const deployment of deployments) {
     for (const [name, entry] of Object.entries(deployment.components)) {
       const existing = roots.get(name);
@@ -43,7 +89,11 @@ export async function resolveComponentSet(
           `${name} is deployed as ${existing.version} by ${existing.targetArn} and as ${entry.componentVersion} by ${deployment.targetArn}`,
         );
       }
-      roots.set(name, { version: entry.componentVersion, targetArn: deployment.targetArn });
+      roots.set(name, {
+        version: entry.componentVersion,
+        targetArn: deployment.targetArn,
+        ...(entry.configurationUpdate ? { update: entry.configurationUpdate } : {}),
+      });
     }
   }
 
@@ -55,6 +105,7 @@ export async function resolveComponentSet(
   for (let round = 0; round < 20; round++) {
     const requirements = new Map<string, Array<{ range: string; by: string }>>();
     for (const [name, version] of chosen) {
+      if (builtInComponents.has(name)) continue;
       const recipe = await recipes.getRecipe(name, version);
       for (const [dep, spec] of Object.entries(recipe.ComponentDependencies ?? {})) {
         if (spec.DependencyType === "SOFT" && !chosen.has(dep) && !installed.has(dep)) continue;
@@ -78,6 +129,19 @@ export async function resolveComponentSet(
           );
         continue;
       }
+      const builtIn = builtInComponents.get(dep);
+      if (builtIn) {
+        const broken = reqs.find((r) => !semver.satisfies(builtIn, r.range, { includePrerelease: true }));
+        if (broken)
+          throw new ComponentResolutionError(
+            `${dep}@${builtIn} (nucleus) does not satisfy ${broken.range} required by ${broken.by}`,
+          );
+        if (!chosen.has(dep)) {
+          chosen.set(dep, builtIn);
+          changed = true;
+        }
+        continue;
+      }
       const current = chosen.get(dep);
       if (current && satisfiesAll(current)) continue;
       const local = installed.get(dep);
@@ -96,7 +160,22 @@ export async function resolveComponentSet(
     if (!changed) {
       const out: ResolvedComponent[] = [];
       for (const [name, version] of chosen) {
-        out.push({ name, version, recipe: await recipes.getRecipe(name, version), isRoot: roots.has(name) });
+        const recipe: ComponentRecipe = builtInComponents.has(name)
+          ? {
+              RecipeFormatVersion: "2020-01-25",
+              ComponentName: name,
+              ComponentVersion: version,
+              Manifests: [],
+            }
+          : await recipes.getRecipe(name, version);
+        const root = roots.get(name);
+        out.push({
+          name,
+          version,
+          recipe,
+          isRoot: Boolean(root),
+          configuration: effectiveConfiguration(recipe, root?.update),
+        });
       }
       return out;
     }
