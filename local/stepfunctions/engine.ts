@@ -6,7 +6,7 @@
  * ABORTED, since its progress cannot be resumed.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readdirSync } from "node:fs";
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   ExecutionAbortedError,
@@ -26,7 +26,7 @@ import {
   prepareDefinition,
   waitSeconds,
 } from "./definition.ts";
-import { type HistoryEvent, HistoryRecorder } from "./history.ts";
+import { HISTORY_EVENT_LIMIT, type HistoryEvent, HistoryRecorder } from "./history.ts";
 
 export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" | "ABORTED";
 
@@ -246,16 +246,15 @@ export class StepFunctionsEngine {
     return record;
   }
 
+  /** One file per execution, written whole (atomically) at start and at the end. */
   private persist(record: ExecutionRecord): void {
-    const file = new JsonState(
-      join(
-        this.executionDir,
-        `${encodeURIComponent(record.executionArn.split(":execution:")[1] ?? record.name)}.json`,
-      ),
-      record,
+    const file = join(
+      this.executionDir,
+      `${encodeURIComponent(record.executionArn.split(":execution:")[1] ?? record.name)}.json`,
     );
-    Object.assign(file.data, record);
-    file.save();
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(record));
+    renameSync(tmp, file);
   }
 
   private run(machine: StateMachineRecord, record: ExecutionRecord): void {
@@ -264,7 +263,22 @@ export class StepFunctionsEngine {
       prepared = this.prepare(parseDefinition(machine.definition));
       this.prepared.set(machine.stateMachineArn, prepared);
     }
-    const history = new HistoryRecorder(record.events, () => this.opts.clock.now(), prepared.stateTypes);
+    let abort = () => undefined as void;
+    const history = new HistoryRecorder(
+      record.events,
+      () => this.opts.clock.now(),
+      prepared.stateTypes,
+      () => {
+        // As on AWS, a runaway loop ends the execution instead of growing its history without bound.
+        Object.assign(record, {
+          error: "States.Runtime",
+          cause: `the execution history reached the limit of ${HISTORY_EVENT_LIMIT} events`,
+        });
+        limitReached = true;
+        abort();
+      },
+    );
+    let limitReached = false;
     history.add("ExecutionStarted", {
       executionStartedEventDetails: {
         input: record.input,
@@ -291,6 +305,7 @@ export class StepFunctionsEngine {
         StateMachine: { Id: machine.stateMachineArn, Name: machine.name },
       },
     });
+    abort = handle.abort;
     const logs = (async () => {
       for await (const log of handle.eventLogs) {
         if (log.type === "ExecutionFailed")
@@ -307,7 +322,7 @@ export class StepFunctionsEngine {
         record.output = JSON.stringify(output);
         record.status = "SUCCEEDED";
       } catch (err) {
-        if (err instanceof ExecutionAbortedError) record.status = "ABORTED";
+        if (err instanceof ExecutionAbortedError) record.status = limitReached ? "FAILED" : "ABORTED";
         else if (err instanceof ExecutionTimeoutError) {
           Object.assign(record, {
             status: "TIMED_OUT",

@@ -13,6 +13,9 @@ export interface HistoryEvent {
   [details: string]: unknown;
 }
 
+/** AWS fails a Standard execution whose history would exceed this many events. */
+export const HISTORY_EVENT_LIMIT = 25_000;
+
 const json = (v: unknown) => JSON.stringify(v ?? null);
 const dataDetails = { truncated: false };
 
@@ -22,10 +25,13 @@ export class HistoryRecorder {
     readonly events: HistoryEvent[],
     private readonly now: () => Date,
     private readonly stateTypes: Map<string, string>,
+    /** Called once when the history reaches AWS's limit of 25,000 events. */
+    private readonly onLimit: () => void = () => undefined,
   ) {}
 
   add(type: string, details: Record<string, unknown> = {}): HistoryEvent {
     const id = this.events.length + 1;
+    if (id === HISTORY_EVENT_LIMIT) this.onLimit();
     const event: HistoryEvent = {
       timestamp: this.now().toISOString(),
       type,
