@@ -252,7 +252,6 @@ export async function checkRollout(
 ): Promise<RolloutState> {
   const greengrass = deps.greengrass ?? defaultGreengrass;
   const iot = deps.iot ?? defaultIot;
-  const now = (deps.now ?? (() => new Date()))();
   const { plan, rollout } = event;
   const current = rollout.current;
   const stage = current ? plan.stages[current.stageIndex] : undefined;
@@ -264,6 +263,8 @@ export async function checkRollout(
     ? (await iot.send(new DescribeJobCommand({ jobId: deployment.iotJobId }))).job
     : undefined;
   const counts = deviceCounts(job?.jobProcessDetails);
+  // Read the clock after the counts, so elapsed time and counts describe the same moment.
+  const now = (deps.now ?? (() => new Date()))();
   const gate = decideGate({
     stage,
     counts,

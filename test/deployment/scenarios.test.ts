@@ -5,6 +5,7 @@ import {
   CreateComponentVersionCommand,
   CreateDeploymentCommand,
   DescribeComponentCommand,
+  GetComponentCommand,
 } from "@aws-sdk/client-greengrassv2";
 import { DescribeJobCommand } from "@aws-sdk/client-iot";
 import {
@@ -14,7 +15,7 @@ import {
   DescribeModelPackageCommand,
   ListModelPackagesCommand,
 } from "@aws-sdk/client-sagemaker";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { statesEntered } from "../../stepfunctions/run-local.ts";
 import { CANARY_ARN, COMPONENT, FLEET_ARN, PACKAGE_ARN } from "../fixtures/deployment/config.ts";
 import { eventBridge, fakeAws, greengrass, iot, putEvents, sageMaker } from "./fake-aws.ts";
@@ -326,4 +327,75 @@ describe("edge-deployment state machine (real ASL, real handlers, mocked AWS)", 
       expect(putEvents()[0]?.detail).toMatchObject({ reason: expect.stringContaining("InvalidInputError") });
     },
   );
+
+  it("an error while rolling out (not a gate) still rolls back touched groups, then fails with that error", async () => {
+    greengrass.on(CreateDeploymentCommand, { targetArn: FLEET_ARN }).rejects(
+      Object.assign(new Error("User is not authorized to perform iot:CreateJob"), {
+        name: "AccessDeniedException",
+      }),
+    );
+    const result = await run({ modelPackageArn: PACKAGE_ARN(3) });
+    expect(result.status).toBe("FAILED");
+    expect(result.error).toBe("AccessDeniedException");
+    expect(result.cause).toBe("User is not authorized to perform iot:CreateJob; rolled back: canary");
+    expect(statesEntered(result.events).slice(-4)).toEqual([
+      "Rollback",
+      "RolledBackAfterError?",
+      "NotifyFailed",
+      "DeploymentFailed",
+    ]);
+    const canary = greengrass
+      .commandCalls(CreateDeploymentCommand)
+      .map((c) => c.args[0].input)
+      .filter((d) => d.targetArn === CANARY_ARN);
+    expect(canary.map((d) => d.components?.[COMPONENT]?.componentVersion)).toEqual(["1.0.3", "1.0.2"]);
+    expect(putEvents().map((e) => e.DetailType)).toEqual(["EdgeDeploymentFailed"]);
+  });
+
+  it("a stage that never reaches its threshold fails at its timeout and is rolled back", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: new Date("2026-11-24T10:00:00Z") });
+    try {
+      fakeAws({
+        existing: { [CANARY_ARN]: { [COMPONENT]: { componentVersion: "1.0.2" } } },
+        jobCounts: () => {
+          // Each poll is ten minutes later; the canary's timeoutSeconds is 1800.
+          vi.setSystemTime(Date.now() + 600_000);
+          return { numberOfSucceededThings: 1, numberOfInProgressThings: 1 };
+        },
+      });
+      const result = await run({ modelPackageArn: PACKAGE_ARN(3) });
+      expect(result.status).toBe("FAILED");
+      expect(result.error).toBe("GateFailed");
+      expect(result.cause).toContain(
+        "stage canary failed its gate: timed out after 2400 s (timeoutSeconds 1800) with 1/2 succeeded",
+      );
+      expect(iot).toHaveReceivedCommandTimes(DescribeJobCommand, 4);
+      expect(statesEntered(result.events).filter((s) => s === "WaitForRollout")).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("a re-run of the same version adopts the existing compilation jobs and component version", async () => {
+    const first = await run({ modelPackageArn: PACKAGE_ARN(3) });
+    expect(first.status).toBe("SUCCEEDED");
+    const recipe = greengrass.commandCalls(CreateComponentVersionCommand)[0]?.args[0].input
+      .inlineRecipe as Uint8Array;
+    fakeAws({ compilation: () => ({ status: "COMPLETED" }) });
+    sageMaker
+      .on(CreateCompilationJobCommand)
+      .rejects(Object.assign(new Error("exists"), { name: "ResourceInUse" }));
+    greengrass
+      .on(CreateComponentVersionCommand)
+      .rejects(Object.assign(new Error("exists"), { name: "ConflictException" }));
+    greengrass.on(GetComponentCommand).resolves({ recipe, recipeOutputFormat: "JSON" });
+    const rerun = await run({ modelPackageArn: PACKAGE_ARN(3) }, "manual-rerun-1");
+    expect(rerun.status, rerun.cause).toBe("SUCCEEDED");
+    const adopted = rerun.events
+      .filter((e) => e.type === "StateExited" && e.state?.name === "StartCompilation")
+      .map((e) => (e.state?.output as { compilation: { adopted: boolean } }).compilation.adopted);
+    expect(adopted).toEqual([true, true]);
+    expect(greengrass).toHaveReceivedCommandTimes(GetComponentCommand, 1);
+    expect(greengrass).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
+  });
 });
