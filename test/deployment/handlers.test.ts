@@ -38,7 +38,7 @@ import {
   ROLE_ARN,
 } from "../fixtures/deployment/config.ts";
 import { lambdaContext } from "../fixtures/deployment/context.ts";
-import { fakeAws, greengrass, MODEL_BYTES, s3, sageMaker } from "./fake-aws.ts";
+import { fakeAws, greengrass, iot, MODEL_BYTES, s3, sageMaker } from "./fake-aws.ts";
 
 const POLL = { compilation: "30", packaging: "10", rollout: "20" };
 
@@ -435,5 +435,21 @@ describe("DeployStage / CheckRollout", () => {
       done: true,
       current: { status: "PASSED", polls: 1, counts: { total: 8, succeeded: 8 } },
     });
+  });
+
+  it.each([10, 10_000])("a rollout poll costs the same calls for %i devices", async (devices) => {
+    fakeAws({ jobCounts: () => ({ numberOfSucceededThings: devices - 1, numberOfInProgressThings: 1 }) });
+    const deployed = (await deployStage(
+      { plan: p, packaging, rollout: { ...start, index: 1 } },
+      lambdaContext,
+    )) as RolloutState;
+    greengrass.resetHistory();
+    iot.resetHistory();
+    const checked = (await checkRollout(
+      { plan: p, packaging, rollout: deployed },
+      lambdaContext,
+    )) as RolloutState;
+    expect(checked.current?.counts?.total).toBe(devices);
+    expect([greengrass.calls().length, iot.calls().length]).toEqual([1, 1]);
   });
 });
