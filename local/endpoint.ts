@@ -78,6 +78,30 @@ async function discoverFactories(): Promise<[string, ServiceFactory][]> {
  * service, behind one loopback HTTP server.
  * @example const endpoint = await startLocalEndpoint({ port: 0, stateDir: tmp, timeScale: 0 }); … await endpoint.close();
  */
+function addAdminRoutes(router: Router, faults: Faults, clock: ScaledClock, token: string): void {
+  router.addAdminRoute("GET", "credentials", tokenExchange({ token, clock }));
+  router.addAdminRoute("GET", "health", async () => ({
+    status: "ok",
+    services: router.served(),
+    clock: clock.now().toISOString(),
+  }));
+  router.addAdminRoute("GET", "faults", async () => ({
+    faults: faults.get(),
+    throttled: Object.fromEntries(faults.throttled),
+  }));
+  router.addAdminRoute("POST", "faults", async (req) => {
+    faults.set((req.body ?? {}) as FaultConfig);
+    return { faults: faults.get() };
+  });
+  router.addAdminRoute("GET", "requests", async () => Object.fromEntries(router.requests));
+  router.addAdminRoute("POST", "clock/advance", async (req) => {
+    const seconds = Number((req.body as { seconds?: unknown } | undefined)?.seconds);
+    if (!(seconds >= 0)) return new AdminReply(400, { message: 'body must be {"seconds": <number >= 0>}' });
+    clock.advance(seconds);
+    return { now: clock.now().toISOString() };
+  });
+}
+
 export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Promise<LocalEndpoint> {
   const stateDir = resolve(options.stateDir ?? ".edge-mlops");
   if (options.reset) rmSync(stateDir, { recursive: true, force: true });
@@ -132,48 +156,32 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     handlers.push(handler);
   };
 
-  const s3 = new S3Service(contextFor("s3"), options.buckets);
-  await s3.start();
-  register(s3);
-  root.objects = s3;
-  const iot = new IotService(contextFor("iot"));
-  register(iot);
-  root.iotJobs = iot.jobs;
-  const sagemaker = new SageMakerService(contextFor("sagemaker"), s3, faults, options.sagemaker);
-  register(sagemaker);
-
+  let s3: S3Service;
+  let iot: IotService;
+  let sagemaker: SageMakerService;
   const token = options.credentialsToken ?? newToken();
-  router.addAdminRoute("GET", "credentials", tokenExchange({ token, clock }));
-  router.addAdminRoute("GET", "health", async () => ({
-    status: "ok",
-    services: router.served(),
-    clock: clock.now().toISOString(),
-  }));
-  router.addAdminRoute("GET", "faults", async () => ({
-    faults: faults.get(),
-    throttled: Object.fromEntries(faults.throttled),
-  }));
-  router.addAdminRoute("POST", "faults", async (req) => {
-    faults.set((req.body ?? {}) as FaultConfig);
-    return { faults: faults.get() };
-  });
-  router.addAdminRoute("GET", "requests", async () => Object.fromEntries(router.requests));
-  router.addAdminRoute("POST", "clock/advance", async (req) => {
-    const seconds = Number((req.body as { seconds?: unknown } | undefined)?.seconds);
-    if (!(seconds >= 0)) return new AdminReply(400, { message: 'body must be {"seconds": <number >= 0>}' });
-    clock.advance(seconds);
-    return { now: clock.now().toISOString() };
-  });
-
-  const extra = Array.isArray(options.services)
-    ? options.services.map((f, i) => [`service-${i + 1}`, f] as [string, ServiceFactory])
-    : Object.entries(options.services ?? {});
-  const factories = [...(options.discover === false ? [] : await discoverFactories()), ...extra];
   try {
+    s3 = new S3Service(contextFor("s3"), options.buckets);
+    await s3.start();
+    register(s3);
+    root.objects = s3;
+    iot = new IotService(contextFor("iot"));
+    register(iot);
+    root.iotJobs = iot.jobs;
+    sagemaker = new SageMakerService(contextFor("sagemaker"), s3, faults, options.sagemaker);
+    register(sagemaker);
+    addAdminRoutes(router, faults, clock, token);
+
+    const extra = Array.isArray(options.services)
+      ? options.services.map((f, i) => [`service-${i + 1}`, f] as [string, ServiceFactory])
+      : Object.entries(options.services ?? {});
+    const factories = [...(options.discover === false ? [] : await discoverFactories()), ...extra];
     for (const [name, factory] of factories) register(await factory(contextFor(name)));
   } catch (error) {
+    // A bad state file or a failing service must not leave a half-started server listening.
     await Promise.allSettled(handlers.map((h) => h.close?.()));
-    server.close();
+    clock.close();
+    await new Promise<void>((done) => server.close(() => done()));
     throw error;
   }
   // Jobs left running by a previous run resume once every service (Greengrass for packaging) is in.

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -11,6 +12,7 @@ import {
   SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startLocalEndpoint } from "../../local/endpoint.ts";
 import { credentials, region, startTestEndpoint, type TestEndpoint, until } from "./helpers.ts";
 import { classifierOnnx } from "./onnx-fixtures.ts";
 
@@ -73,6 +75,77 @@ describe("local endpoint state", () => {
       await third.close();
       third.clients.sagemaker.destroy();
       third.clients.s3.destroy();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe("local endpoint restarts", () => {
+  it("resumes a compilation job that was running when the endpoint stopped", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-mlops-resume-"));
+    try {
+      // 5 s STARTING at 0.2 wall s per clock s: the job is still starting when the endpoint closes.
+      const first = await startTestEndpoint({ stateDir: dir, timeScale: 0.2 });
+      await first.clients.s3.send(new CreateBucketCommand({ Bucket: "models" }));
+      await first.clients.s3.send(
+        new PutObjectCommand({ Bucket: "models", Key: "m.onnx", Body: classifierOnnx() }),
+      );
+      await first.clients.sagemaker.send(
+        new CreateCompilationJobCommand({
+          CompilationJobName: "interrupted",
+          RoleArn: "arn:aws:iam::000000000000:role/r",
+          InputConfig: {
+            S3Uri: "s3://models/m.onnx",
+            Framework: "ONNX",
+            DataInputConfig: '{"input":[1,16]}',
+          },
+          OutputConfig: { S3OutputLocation: "s3://models/out", TargetDevice: "jetson_nano" },
+          StoppingCondition: { MaxRuntimeInSeconds: 60 },
+        }),
+      );
+      await first.close();
+      for (const c of Object.values(first.clients)) c.destroy();
+
+      const second = await startTestEndpoint({ stateDir: dir });
+      try {
+        const job = await until(
+          () =>
+            second.clients.sagemaker.send(
+              new DescribeCompilationJobCommand({ CompilationJobName: "interrupted" }),
+            ),
+          (j) => j.CompilationJobStatus === "COMPLETED" || j.CompilationJobStatus === "FAILED",
+        );
+        expect(job.CompilationJobStatus).toBe("COMPLETED");
+        expect(job.ModelArtifacts?.S3ModelArtifacts).toBe("s3://models/out/m-jetson_nano.tar.gz");
+      } finally {
+        await second.close();
+        for (const c of Object.values(second.clients)) c.destroy();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses to start over an unreadable state file, naming it, and leaves nothing listening", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-mlops-corrupt-"));
+    try {
+      mkdirSync(join(dir, "sagemaker"), { recursive: true });
+      writeFileSync(join(dir, "sagemaker", "registry.json"), "{ not json");
+      const port = await freePort();
+      await expect(startLocalEndpoint({ port, stateDir: dir, discover: false })).rejects.toMatchObject({
+        name: "StateFileError",
+        message: expect.stringContaining(join(dir, "sagemaker", "registry.json")),
+      });
+      await expect(fetch(`http://127.0.0.1:${port}/_edge-mlops/health`)).rejects.toThrow();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
