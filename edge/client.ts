@@ -51,6 +51,24 @@ export class InferenceClient {
     );
   }
 
+  /**
+   * Connects, retrying for up to `waitMs` while nothing listens yet (a model component's
+   * lifecycle may run before the inference component has opened its socket).
+   */
+  static async connectWhenReady(address: string, waitMs: number): Promise<InferenceClient> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      try {
+        return await InferenceClient.connect(address);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const retryable = code === "ENOENT" || code === "ECONNREFUSED";
+        if (!retryable || Date.now() >= deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
+  }
+
   /** `address` is a socket path or "host:port" (as `startInferenceRuntime` returns it). */
   static connect(address: string): Promise<InferenceClient> {
     const tcp = /^([\w.-]+):(\d+)$/.exec(address);
@@ -73,8 +91,13 @@ export class InferenceClient {
     });
   }
 
-  async load(name: string, path: string, version?: string): Promise<ModelInfo> {
-    return (await this.call({ op: "load", name, path, ...(version ? { version } : {}) })) as ModelInfo;
+  /** `replace` swaps out a model already loaded under the name without a gap in service. */
+  async load(
+    name: string,
+    path: string,
+    options: { version?: string; replace?: boolean } = {},
+  ): Promise<ModelInfo> {
+    return (await this.call({ op: "load", name, path, ...options })) as ModelInfo;
   }
 
   async unload(name: string): Promise<ModelInfo> {

@@ -16,6 +16,8 @@ import { type CaptureOptions, type RunningInferenceRuntime, startInferenceRuntim
 import { envName, flagName, readSettings, type Settings, settingKeys, settingSpecs } from "./settings.ts";
 
 const commands = ["serve", "load", "unload", "list", "stats"] as const;
+/** How long a client command waits for the component's socket to appear. */
+const CONNECT_WAIT_MS = 60_000;
 type Command = (typeof commands)[number];
 
 export function usage(): string {
@@ -132,7 +134,7 @@ async function runClientCommand(
     console.error(`${command} needs --${flagName("ModelName")}`);
     return 2;
   }
-  const client = await InferenceClient.connect(address);
+  const client = await InferenceClient.connectWhenReady(address, CONNECT_WAIT_MS);
   try {
     let result: unknown;
     if (command === "load") {
@@ -140,14 +142,12 @@ async function runClientCommand(
         console.error(`load needs --${flagName("ModelPath")}`);
         return 2;
       }
-      // A model component's lifecycle re-runs on every restart: replace what is loaded under the name.
-      const loaded = await client.list();
-      if (loaded.some((m) => m.name === pick("ModelName"))) await client.unload(pick("ModelName"));
-      result = await client.load(
-        pick("ModelName"),
-        resolve(pick("ModelPath")),
-        pick("ModelVersion") || undefined,
-      );
+      // A model component's lifecycle runs again on every update and restart: replace in place.
+      const version = pick("ModelVersion");
+      result = await client.load(pick("ModelName"), resolve(pick("ModelPath")), {
+        replace: true,
+        ...(version ? { version } : {}),
+      });
     } else if (command === "unload") result = await client.unload(pick("ModelName"));
     else if (command === "list") result = await client.list();
     else result = await client.stats();

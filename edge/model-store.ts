@@ -41,15 +41,23 @@ export interface ModelInfo {
 
 export interface LoadModelRequest {
   name: string;
-  /** A .onnx file, or a folder holding model.onnx (or a single .onnx file). */
+  /** A .onnx file, a .tar.gz from the compiler, or a folder holding model.onnx. */
   path: string;
   version?: string;
+  /**
+   * Swap out a model already loaded under this name: the new session is created first, so
+   * predictions keep being answered (by the old model, then the new) throughout.
+   */
+  replace?: boolean;
 }
 
 interface LoadedModel {
   info: ModelInfo;
   session: InferenceSession;
   inputs: Map<string, TensorInfo>;
+  /** Runs in progress; a retired session is released when this reaches zero. */
+  inFlight: number;
+  retired: boolean;
 }
 
 const supportedDtypes = new Set<TensorDtype>([
@@ -83,7 +91,8 @@ export class ModelStore {
 
   async load(request: LoadModelRequest): Promise<ModelInfo> {
     const { name } = request;
-    if (this.models.has(name) || this.loading.has(name)) throw new ModelAlreadyLoadedError(name);
+    if ((this.models.has(name) && !request.replace) || this.loading.has(name))
+      throw new ModelAlreadyLoadedError(name);
     this.loading.add(name);
     try {
       const file = await resolveModelFile(request.path, this.options.unpackRoot);
@@ -106,7 +115,15 @@ export class ModelStore {
         loadedAt: new Date().toISOString(),
         ...(compilation ? { compilation } : {}),
       };
-      this.models.set(name, { info, session, inputs: new Map(inputs.map((i) => [i.name, i])) });
+      const previous = this.models.get(name);
+      this.models.set(name, {
+        info,
+        session,
+        inputs: new Map(inputs.map((i) => [i.name, i])),
+        inFlight: 0,
+        retired: false,
+      });
+      if (previous) await retire(previous);
       return info;
     } finally {
       this.loading.delete(name);
@@ -117,7 +134,7 @@ export class ModelStore {
     const model = this.models.get(name);
     if (!model) throw new ModelNotFoundError(name);
     this.models.delete(name);
-    await model.session.release();
+    await retire(model);
     return model.info;
   }
 
@@ -148,12 +165,19 @@ export class ModelStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    return model.session.run(feeds).then(
-      (results) => ({ info: model.info, outputs: outputsOf(model, results) }),
-      (cause: unknown) => {
-        throw new InferenceError(`model ${name} failed: ${(cause as Error).message}`, { cause });
-      },
-    );
+    model.inFlight++;
+    return model.session
+      .run(feeds)
+      .then(
+        (results) => ({ info: model.info, outputs: outputsOf(model, results) }),
+        (cause: unknown) => {
+          throw new InferenceError(`model ${name} failed: ${(cause as Error).message}`, { cause });
+        },
+      )
+      .finally(() => {
+        model.inFlight--;
+        if (model.retired && model.inFlight === 0) void model.session.release().catch(() => {});
+      });
   }
 
   private modelFor(name: string): LoadedModel {
@@ -166,6 +190,12 @@ export class ModelStore {
     const names = [...this.models.keys()];
     await Promise.allSettled(names.map((n) => this.unload(n)));
   }
+}
+
+/** Releases a session no longer served, now or when its last run finishes. */
+async function retire(model: LoadedModel): Promise<void> {
+  model.retired = true;
+  if (model.inFlight === 0) await model.session.release();
 }
 
 function feedsFor(model: LoadedModel, inputs: readonly NamedTensor[]): Record<string, Tensor> {

@@ -26,7 +26,7 @@ export interface WireTensor {
 export type RequestId = string | number | null;
 
 export type Request =
-  | { id: RequestId; op: "load"; name: string; path: string; version?: string }
+  | { id: RequestId; op: "load"; name: string; path: string; version?: string; replace?: boolean }
   | { id: RequestId; op: "unload"; name: string }
   | { id: RequestId; op: "list" }
   | { id: RequestId; op: "describe"; name?: string }
@@ -121,6 +121,9 @@ export function parseRequest(value: unknown): Request {
       };
       const version = optionalString(r, "version");
       if (version) request.version = version;
+      if (r.replace !== undefined && typeof r.replace !== "boolean")
+        throw new BadRequestError('"replace" must be a boolean');
+      if (r.replace === true) request.replace = true;
       return request;
     }
     case "unload":

@@ -99,3 +99,37 @@ export function inferenceRuntimeRecipe(input: InferenceRecipeInput): GreengrassR
     ],
   };
 }
+
+export interface ModelComponentLifecycleInput {
+  /** Name applications predict with, e.g. "example-classifier". */
+  modelName: string;
+  /** Recorded in capture as modelVersion; usually the model component's version. */
+  modelVersion: string;
+  /**
+   * The model on the device, usually in the model component's own unpacked artifact, e.g.
+   * "{artifacts:decompressedPath}/classifier-linux-x86-64" (a folder holding model.onnx).
+   */
+  modelPath: string;
+}
+
+/**
+ * Lifecycle for a model component that depends on the inference component: its Run step asks
+ * the running inference component to load the model, replacing the one loaded under the same
+ * name, and waits for the socket to appear. There is deliberately no Shutdown unload: on an
+ * update or rollback Greengrass stops the old version before starting the new one, and an
+ * unload there would leave a gap with no model; the swap keeps predictions answered throughout.
+ * Interpolates the inference component's artifacts path, work path (for NODE_PATH) and
+ * SocketPath, which Greengrass allows for a dependency.
+ * @example { ...recipe, Manifests: [{ Lifecycle: modelComponentLifecycle({ modelName, modelVersion, modelPath }) }] }
+ */
+export function modelComponentLifecycle(input: ModelComponentLifecycleInput): Record<string, unknown> {
+  const component = INFERENCE_COMPONENT_NAME;
+  const cli = `node {${component}:artifacts:path}/${INFERENCE_ARTIFACT_FILE}`;
+  const target = `--socket-path "{${component}:configuration:/SocketPath}" --model-name "${input.modelName}"`;
+  return {
+    Setenv: { NODE_PATH: `{${component}:work:path}/node_modules` },
+    Run: {
+      Script: `${cli} load ${target} --model-path "${input.modelPath}" --model-version "${input.modelVersion}"`,
+    },
+  };
+}

@@ -132,6 +132,7 @@ export class InferenceRuntime {
           name: request.name,
           path: request.path,
           ...(request.version ? { version: request.version } : {}),
+          ...(request.replace ? { replace: true } : {}),
         });
       case "unload":
         return store.unload(request.name);

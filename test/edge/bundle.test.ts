@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { buildInferenceRuntime } from "../../edge/build.ts";
 import { parseCaptureRecord } from "../../edge/capture-format.ts";
 import { InferenceClient } from "../../edge/client.ts";
+import { startInferenceRuntime } from "../../edge/index.ts";
 import { envName, settingKeys } from "../../edge/settings.ts";
 import { directRun, exampleModelPath, featureRows, waitFor, withTempDir } from "./helpers.ts";
 
@@ -114,6 +115,7 @@ describe("esbuild bundle", () => {
       expect(String(files[0])).toMatch(/^capture\/fleet-b\/clf\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/dev-9-/);
       const lines = (await readFile(join(work, "capture", String(files[0])), "utf8")).trim().split("\n");
       expect(lines.map((l) => parseCaptureRecord(l).eventMetadata.modelVersion)).toEqual(["5", "5", "5"]);
+      expect(log).toMatch(/"models":0/);
       expect(log).toMatch(/SIGTERM: flushing capture/);
     });
   });
@@ -124,5 +126,38 @@ describe("esbuild bundle", () => {
     }).catch((e: { code: number; stderr: string }) => e);
     expect(result).toMatchObject({ code: 1 });
     expect((result as { stderr: string }).stderr).toMatch(/SettingsError: capture to Cloud needs BucketName/);
+  });
+
+  it("load waits for the component's socket to appear, as a model component's Run step needs", async () => {
+    await withTempDir(async (dir) => {
+      const socketPath = join(dir, "inference.sock");
+      const loading = run(
+        "node",
+        [
+          bundle,
+          "load",
+          "--socket-path",
+          socketPath,
+          "--model-name",
+          "clf",
+          "--model-path",
+          exampleModelPath,
+          "--model-version",
+          "8",
+        ],
+        {
+          env: deviceEnv,
+        },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const running = await startInferenceRuntime({ socketPath, capture: false });
+      try {
+        const { stdout } = await loading;
+        expect(JSON.parse(stdout)).toMatchObject({ name: "clf", version: "8" });
+        expect(running.runtime.store.list().map((m) => [m.name, m.version])).toEqual([["clf", "8"]]);
+      } finally {
+        await running.close();
+      }
+    });
   });
 });

@@ -54,4 +54,28 @@ describe("model store", () => {
       expect(store.list()).toEqual([]);
     });
   });
+
+  it("replace swaps the model while predictions are in flight, none of them failing", async () => {
+    const store = new ModelStore();
+    await store.load({ name: "clf", path: exampleModelPath, version: "1" });
+    const input = [
+      { name: "input", dtype: "float32" as const, dims: [1, 16], data: new Float32Array(16).fill(0.5) },
+    ];
+    const versions: string[] = [];
+    const predictions = Array.from({ length: 200 }, () =>
+      store.predict("clf", input).then((r) => versions.push(r.info.version)),
+    );
+    const swapped = store.load({ name: "clf", path: exampleModelPath, version: "2", replace: true });
+    const later = Array.from({ length: 50 }, () =>
+      swapped.then(() => store.predict("clf", input)).then((r) => versions.push(r.info.version)),
+    );
+    await Promise.all([...predictions, swapped, ...later]);
+    expect(versions).toHaveLength(250);
+    expect(versions.filter((v) => v === "2").length).toBeGreaterThanOrEqual(50);
+    expect(store.describe("clf").version).toBe("2");
+    await expect(store.load({ name: "clf", path: exampleModelPath })).rejects.toBeInstanceOf(
+      ModelAlreadyLoadedError,
+    );
+    await store.close();
+  });
 });

@@ -4,6 +4,7 @@ import {
   DEFAULT_SOCKET_PATH,
   INFERENCE_COMPONENT_NAME,
   inferenceRuntimeRecipe,
+  modelComponentLifecycle,
   ONNXRUNTIME_NODE_VERSION,
 } from "../../edge/recipe.ts";
 import { envName, flagName, readSettings, SettingsError, settingKeys } from "../../edge/settings.ts";
@@ -116,5 +117,22 @@ describe("component settings", () => {
     expect(() => readSettings({}, { EDGE_CAPTURE_DATA: "false", EDGE_MODEL_PATH: "/m" })).toThrow(
       /ModelName/,
     );
+  });
+});
+
+describe("model component lifecycle", () => {
+  it("loads the model into the running inference component through its CLI and socket", () => {
+    const lifecycle = modelComponentLifecycle({
+      modelName: "example-classifier",
+      modelVersion: "1.4.0",
+      modelPath: "{artifacts:decompressedPath}/classifier-linux-x86-64",
+    });
+    expect(lifecycle).toEqual({
+      Setenv: { NODE_PATH: "{com.edgemlops.InferenceRuntime:work:path}/node_modules" },
+      Run: {
+        Script:
+          'node {com.edgemlops.InferenceRuntime:artifacts:path}/inference-runtime.mjs load --socket-path "{com.edgemlops.InferenceRuntime:configuration:/SocketPath}" --model-name "example-classifier" --model-path "{artifacts:decompressedPath}/classifier-linux-x86-64" --model-version "1.4.0"',
+      },
+    });
   });
 });

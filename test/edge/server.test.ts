@@ -209,7 +209,7 @@ describe("inference component over a Unix socket", () => {
       try {
         expect(running.address).toBe(socketPath);
         expect(await client.list()).toEqual([]);
-        const info = await client.load("clf", exampleModelPath, "2");
+        const info = await client.load("clf", exampleModelPath, { version: "2" });
         expect(info).toMatchObject({
           name: "clf",
           version: "2",
