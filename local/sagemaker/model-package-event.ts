@@ -22,6 +22,7 @@ export function modelPackageStateChange(pkg: ModelPackageRecord): BusEvent {
     LastModifiedTime: Date.parse(pkg.LastModifiedTime),
     LastModifiedBy: pkg.LastModifiedBy,
     ModelPackageStatus: pkg.ModelPackageStatus,
+    ModelPackageStatusDetails: { ValidationStatuses: [], ImageScanStatuses: [] },
     CertifyForMarketplace: false,
   };
   return {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import {
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
@@ -220,6 +221,7 @@ describe("local SageMaker model registry", () => {
         "ModelPackageGroupName",
         "ModelPackageName",
         "ModelPackageStatus",
+        "ModelPackageStatusDetails",
         "ModelPackageVersion",
       ].sort(),
     );
@@ -236,6 +238,13 @@ describe("local SageMaker model registry", () => {
       CreationTime: pkg.CreationTime?.getTime(),
     });
     expect(typeof detail.LastModifiedTime).toBe("number");
+    // Every field of the pipeline's recorded AWS event is present, with the same JSON types.
+    const fixture = JSON.parse(
+      readFileSync(new URL("../../events/sagemaker/model-package-approved.json", import.meta.url), "utf8"),
+    );
+    for (const [key, value] of Object.entries(fixture.detail as Record<string, unknown>)) {
+      expect(typeof detail[key], key).toBe(typeof value);
+    }
     expect(pkg.CustomerMetadataProperties).toEqual({ stage: "dev", owner: "ml" });
     await expect(
       sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: "Maybe" as never })),
