@@ -51,6 +51,8 @@ export interface LocalEndpoint {
   sagemaker: SageMakerService;
   /** Every event emitted on the local bus since start, oldest first (the last 1000). */
   emitted: BusEvent[];
+  /** Events a bus listener failed on (the last 100); the emitting call still succeeded. */
+  deliveryErrors: { event: BusEvent; error: string }[];
   /** For simulated devices: AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN. */
   credentials: { fullUri: string; token: string };
   register(handler: ServiceHandler): void;
@@ -123,6 +125,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
   const url = `http://127.0.0.1:${port}`;
 
   const emitted: BusEvent[] = [];
+  const deliveryErrors: { event: BusEvent; error: string }[] = [];
   const listeners = new Set<(event: BusEvent) => Promise<void> | void>();
   const root: LocalContext = {
     clock,
@@ -134,7 +137,17 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
       const stamped = { ...event, Time: event.Time ?? clock.now() };
       emitted.push(stamped);
       if (emitted.length > 1000) emitted.shift();
-      await Promise.all([...listeners].map(async (listener) => listener(stamped)));
+      // As on AWS, delivery never fails the API call that caused the event: failures are kept.
+      const results = await Promise.allSettled([...listeners].map(async (listener) => listener(stamped)));
+      for (const r of results) {
+        if (r.status === "rejected") {
+          deliveryErrors.push({
+            event: stamped,
+            error: r.reason instanceof Error ? r.reason.message : String(r.reason),
+          });
+          if (deliveryErrors.length > 100) deliveryErrors.shift();
+        }
+      }
     },
     onEvent(listener) {
       listeners.add(listener);
@@ -218,6 +231,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     iot,
     sagemaker,
     emitted,
+    deliveryErrors,
     credentials: { fullUri: `${url}/_edge-mlops/credentials`, token },
     register,
     close,

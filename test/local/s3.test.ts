@@ -101,6 +101,42 @@ describe("local S3", () => {
       },
     });
     expect(record.s3.object.eTag).toMatch(/^[0-9a-f]{32}$/);
+
+    records.length = 0;
+    await ep.clients.s3.send(
+      new CopyObjectCommand({
+        Bucket: "data",
+        Key: "capture/copy.jsonl",
+        CopySource: "data/capture/fleet a/x.jsonl",
+      }),
+    );
+    await new Upload({
+      client: ep.clients.s3,
+      params: { Bucket: "data", Key: "capture/multi.jsonl", Body: Buffer.alloc(6 * 1024 * 1024, 1) },
+      partSize: 5 * 1024 * 1024,
+    }).done();
+    await ep.s3.drain();
+    expect(records.map((r) => [r.eventName, r.s3.object.key, r.s3.object.size])).toEqual([
+      ["ObjectCreated:Copy", "capture/copy.jsonl", 3],
+      ["ObjectCreated:CompleteMultipartUpload", "capture/multi.jsonl", 6 * 1024 * 1024],
+    ]);
+    expect(records[0]?.s3.object.eTag).toBe(record.s3.object.eTag);
+  });
+
+  it("routes presigned URLs by their X-Amz-Credential scope", async () => {
+    await ep.clients.s3.send(new PutObjectCommand({ Bucket: "data", Key: "presigned.txt", Body: "signed" }));
+    const now = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
+    const query = new URLSearchParams({
+      "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+      "X-Amz-Credential": `AKIDLOCALTEST/${now.slice(0, 8)}/us-east-1/s3/aws4_request`,
+      "X-Amz-Date": now,
+      "X-Amz-Expires": "900",
+      "X-Amz-SignedHeaders": "host",
+      "X-Amz-Signature": "0".repeat(64),
+    });
+    const response = await fetch(`${ep.url}/data/presigned.txt?${query}`);
+    expect(response.status).toBe(200);
+    expect(await response.text()).toBe("signed");
   });
 
   it("answers an unsigned request and an unserved service with clear errors", async () => {

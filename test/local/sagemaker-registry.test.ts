@@ -128,6 +128,23 @@ describe("local SageMaker model registry", () => {
     });
   });
 
+  it("keeps the API call successful when a bus listener fails, and records the failure", async () => {
+    const unsubscribe = ep.context.onEvent?.(() => {
+      throw new Error("router down");
+    });
+    try {
+      const out = await ep.clients.sagemaker.send(
+        new CreateModelPackageCommand({ ModelPackageGroupName: "another", InferenceSpecification: spec }),
+      );
+      expect(ep.deliveryErrors.at(-1)).toMatchObject({
+        error: "router down",
+        event: { Resources: [out.ModelPackageArn] },
+      });
+    } finally {
+      unsubscribe?.();
+    }
+  });
+
   it("returns the same package for a repeated ClientToken", async () => {
     const sm = ep.clients.sagemaker;
     const input = {
@@ -139,7 +156,10 @@ describe("local SageMaker model registry", () => {
     const b = await sm.send(new CreateModelPackageCommand(input));
     expect(b.ModelPackageArn).toBe(a.ModelPackageArn);
     const listed = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: "another" }));
-    expect(listed.ModelPackageSummaryList).toHaveLength(1);
+    expect(
+      listed.ModelPackageSummaryList?.filter((p) => p.ModelPackageArn === a.ModelPackageArn),
+    ).toHaveLength(1);
+    expect(listed.ModelPackageSummaryList).toHaveLength(2);
   });
 
   it("lists with filters, sort order and pagination", async () => {
