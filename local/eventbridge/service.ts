@@ -87,7 +87,7 @@ export function eventBridgeService(bus: EventBus): ServiceHandler {
       return {
         status: 200,
         headers: { "content-type": "application/x-amz-json-1.1" },
-        body: op(body(req)) as object,
+        body: (await op(body(req))) as object,
       };
     },
   };

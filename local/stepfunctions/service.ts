@@ -135,7 +135,7 @@ export function stepFunctionsService(engine: StepFunctionsEngine): ServiceHandle
       return {
         status: 200,
         headers: { "content-type": "application/x-amz-json-1.0" },
-        body: op(body(req)) as object,
+        body: (await op(body(req))) as object,
       };
     },
     async close() {
