@@ -1,16 +1,20 @@
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
 import edgeConfig from "../edge-mlops.config.ts";
+import type { FleetOutcome } from "../functions/drift/aggregate.ts";
 import { compareToBaseline, type DriftResult } from "../functions/drift/compare.ts";
+import { baselineKeys } from "../functions/drift/keys.ts";
 import { loadBaselineDir } from "../functions/drift/local-files.ts";
 import { Profile } from "../functions/drift/profile.ts";
 import { readCapture } from "../functions/drift/reader.ts";
 import type { QuarantineEntry } from "../functions/drift/record.ts";
-import { type DeviceSummary, renderReport } from "../functions/drift/report.ts";
+import { renderReport } from "../functions/drift/report.ts";
 import type { LocalEndpoint } from "../local/endpoint.ts";
+import { eventRouterOf } from "../local/eventbridge/index.ts";
 import type { LoopClients } from "../local/fleet/loop.ts";
+import { captureQueueOf } from "../local/sqs/index.ts";
 import { localResources } from "../local/wiring.ts";
 
 const repoRoot = fileURLToPath(new URL("..", import.meta.url));
@@ -29,8 +33,61 @@ export interface FleetDrift {
   devices: Array<{ device: string; records: number; features: FeatureCell[] }>;
   /** Where the HTML report was written on this machine. */
   reportPath: string;
-  /** s3:// URI of the stored result, when the analysis wrote one. */
+  /** s3:// URI of aggregate-drift's drift.json for the window, when it wrote one. */
   resultUri?: string;
+  /** What aggregate-drift reported for the fleet (written / unchanged, drifted, event sent). */
+  outcome?: FleetOutcome;
+  /** Why the fleet result was computed here instead of taken from aggregate-drift. */
+  fallback?: string;
+}
+
+/** aggregate-drift did not produce a result for the fleet. */
+export class DriftAnalysisError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DriftAnalysisError";
+  }
+}
+
+/**
+ * The pipeline's own analysis: the baseline where aggregate-drift looks for it, every capture
+ * file through the queue and analyze-capture, the clock moved past the hour the traffic fell in,
+ * then the drift schedule fired (as `edge-mlops local tick` does). Returns the fleet outcome.
+ */
+async function runAggregateDrift(
+  endpoint: LocalEndpoint,
+  clients: LoopClients,
+  baselineDir: string,
+  model: string,
+): Promise<FleetOutcome> {
+  const keys = baselineKeys(model);
+  for (const [file, key] of [
+    ["statistics.json", keys.statistics],
+    ["constraints.json", keys.constraints],
+  ] as const) {
+    await clients.s3.send(
+      new PutObjectCommand({
+        Bucket: localResources.resultsBucket,
+        Key: key,
+        Body: await readFile(join(baselineDir, file)),
+        ContentType: "application/json",
+      }),
+    );
+  }
+  await captureQueueOf(endpoint.url).idle();
+  // The schedule aggregates whole hours that have ended; capture keys carry the wall-clock hour.
+  const nextHour = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 3_600_000;
+  const ahead = (nextHour - endpoint.clock.now().getTime()) / 1000;
+  if (ahead > 0) endpoint.clock.advance(ahead + 1);
+  const runs = await eventRouterOf(endpoint.url).scheduler.tick(localResources.driftScheduleName);
+  const run = runs[0];
+  if (!run || run.status !== "SUCCEEDED")
+    throw new DriftAnalysisError(`aggregate-drift failed: ${run?.error ?? "the drift schedule did not run"}`);
+  const outcomes = (run.result as { outcomes?: FleetOutcome[] } | undefined)?.outcomes ?? [];
+  const outcome = outcomes.find((o) => o.model === model && o.resultKey);
+  if (!outcome)
+    throw new DriftAnalysisError(`aggregate-drift wrote no result for ${model}: ${JSON.stringify(outcomes)}`);
+  return outcome;
 }
 
 const cells = (result: DriftResult): FeatureCell[] =>
@@ -50,17 +107,31 @@ export interface DriftAnalysisOptions {
 }
 
 /**
- * Profiles every capture file the fleet wrote to the capture bucket with the drift domain
- * (reader → profile → compare with the baseline), for the fleet and for each device, and
- * writes the HTML report.
+ * Drift of the fleet as aggregate-drift wrote it (fired by the drift schedule), plus a per-device,
+ * per-feature table from the capture files themselves (the drift document keeps only each
+ * device's drifted features), and the HTML report copied next to the working directory.
  * @example const drift = await analyzeFleetDrift(endpoint, clients);
  */
 export async function analyzeFleetDrift(
-  _endpoint: LocalEndpoint,
+  endpoint: LocalEndpoint,
   clients: LoopClients,
   options: DriftAnalysisOptions = {},
 ): Promise<FleetDrift> {
-  const baseline = await loadBaselineDir(options.baselineDir ?? join(repoRoot, "examples", "baseline"));
+  const baselineDir = options.baselineDir ?? join(repoRoot, "examples", "baseline");
+  const baseline = await loadBaselineDir(baselineDir);
+  const model = edgeConfig.groups[0]?.modelPackageGroupName ?? "";
+  let outcome: FleetOutcome | undefined;
+  let fallback: string | undefined;
+  try {
+    outcome = await runAggregateDrift(endpoint, clients, baselineDir, model);
+  } catch (error) {
+    if (!(error instanceof DriftAnalysisError)) throw error;
+    fallback = error.message;
+  }
+  const read = async (key: string) =>
+    (
+      await clients.s3.send(new GetObjectCommand({ Bucket: localResources.resultsBucket, Key: key }))
+    ).Body?.transformToString();
   const prefix = `${edgeConfig.capturePrefix.replace(/\/+$/, "")}/`;
   const profile = new Profile();
   const quarantine: QuarantineEntry[] = [];
@@ -90,9 +161,8 @@ export async function analyzeFleetDrift(
     }
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
-  const current = profile.rollup();
-  if (!current) throw new Error(`no capture records under s3://${localResources.captureBucket}/${prefix}`);
-  const fleet = compareToBaseline(baseline, current, profile.records);
+  if (profile.records.valid === 0)
+    throw new Error(`no capture records under s3://${localResources.captureBucket}/${prefix}`);
   const devices = profile
     .groupList()
     .sort((a, b) => a.device.localeCompare(b.device))
@@ -100,28 +170,27 @@ export async function analyzeFleetDrift(
       const result = compareToBaseline(baseline, g, { total: g.records, valid: g.records, quarantined: 0 });
       return { device: g.device, records: g.records, result };
     });
-  const summaries: DeviceSummary[] = devices.map((d) => {
-    const distances = d.result.features
-      .map((f) => f.distance)
-      .filter((x): x is number => x !== null && Number.isFinite(x));
-    return {
-      device: d.device,
-      records: d.records,
-      drifted: d.result.features.filter((f) => f.drifted).map((f) => f.name),
-      maxDistance: distances.length > 0 ? Math.max(...distances) : null,
-    };
-  });
   const reportDir = resolve(options.reportDir ?? join(".edge-mlops", "reports"));
   await mkdir(reportDir, { recursive: true });
   const reportPath = join(reportDir, `drift-${new Date().toISOString().replace(/[:.]/g, "-")}.html`);
-  await writeFile(
-    reportPath,
-    await renderReport({ result: fleet, baseline, current, devices: summaries, quarantine }),
-  );
+  const resultKey = outcome?.resultKey;
+  let fleet: DriftResult;
+  if (resultKey) {
+    fleet = JSON.parse((await read(resultKey)) ?? "{}") as DriftResult;
+    await writeFile(reportPath, (await read(resultKey.replace(/drift\.json$/, "report.html"))) ?? "");
+  } else {
+    // The same domain code aggregate-drift runs, over the same capture files.
+    const current = profile.rollup() as NonNullable<ReturnType<Profile["rollup"]>>;
+    fleet = compareToBaseline(baseline, current, profile.records);
+    await writeFile(reportPath, await renderReport({ result: fleet, baseline, current, quarantine }));
+  }
   return {
-    records: profile.records.valid,
-    fleet: { features: cells(fleet), violations: fleet.violations.length },
+    records: fleet.records?.valid ?? profile.records.valid,
+    fleet: { features: cells(fleet), violations: fleet.violations?.length ?? 0 },
     devices: devices.map((d) => ({ device: d.device, records: d.records, features: cells(d.result) })),
     reportPath,
+    ...(resultKey ? { resultUri: `s3://${localResources.resultsBucket}/${resultKey}` } : {}),
+    ...(outcome ? { outcome } : {}),
+    ...(fallback ? { fallback } : {}),
   };
 }

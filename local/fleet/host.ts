@@ -168,7 +168,7 @@ export class InferenceHost implements ComponentHost {
     }
     const name = String(component.configuration.ModelName ?? component.name);
     const version = String(component.configuration.ModelVersion ?? component.version);
-    await client.load(name, folder, version);
+    await client.load(name, folder, { version });
     return { name, version, component: component.name, componentVersion: component.version };
   }
 }
