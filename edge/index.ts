@@ -45,6 +45,8 @@ export interface RunningInferenceRuntime {
   /** The in-process request handler the socket uses. */
   runtime: InferenceRuntime;
   stats(): RuntimeStats;
+  /** Resolves when everything captured so far is written or given up (retries included). */
+  flushCapture(): Promise<void>;
   /** Closes the socket, writes buffered capture (bounded by timeoutMs), releases sessions. */
   close(timeoutMs?: number): Promise<RuntimeStats>;
 }
@@ -84,6 +86,9 @@ export async function startInferenceRuntime(
       address: server.address,
       runtime,
       stats: () => runtime.stats(),
+      flushCapture: async () => {
+        await capture?.flush();
+      },
       close: async (timeoutMs?: number) => {
         await server.close();
         return runtime.close(timeoutMs);

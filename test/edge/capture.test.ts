@@ -119,6 +119,43 @@ describe("capture to disk", () => {
     });
   });
 
+  it("skips predictions sent with capture:false and reports counters through describe", async () => {
+    await withTempDir(async (dir) => {
+      const running = await startInferenceRuntime({
+        port: 0,
+        models: [{ name: "clf", path: exampleModelPath }],
+        capture: {
+          deviceFleetName: "fleet-a",
+          deviceId: "dev-1",
+          destination: "Disk",
+          diskPath: dir,
+          batchSize: 10,
+          pushPeriodSeconds: 0,
+        },
+      });
+      const client = await InferenceClient.connect(running.address);
+      const [a, b] = featureRows(2);
+      await client.predict("clf", input(a as Float32Array));
+      await client.predict("clf", input(b as Float32Array), { capture: false });
+      await running.flushCapture();
+      const described = await client.send({ op: "describe" });
+      expect(described).toMatchObject({
+        ok: true,
+        result: {
+          models: [{ name: "clf" }],
+          stats: { predictions: 2, capture: { offered: 1, recordsWritten: 1 } },
+        },
+      });
+      await client.close();
+      await running.close();
+      const [file] = await listFiles(dir);
+      const record = parseCaptureRecord((await readFile(join(dir, file as string), "utf8")).trim());
+      expect(record.deviceFleetInputs[0]?.data).toBe(
+        Buffer.from((a as Float32Array).buffer).toString("base64"),
+      );
+    });
+  });
+
   it("writes a partial batch after the push period", async () => {
     await withTempDir(async (dir) => {
       const running = await startInferenceRuntime({
