@@ -12,6 +12,7 @@ const help = `usage: edge-mlops local <up|tick|faults> [options]
              --latency S=MS    add MS milliseconds to each request of S; repeatable
              --fail-jobs RE    compilation/packaging jobs whose names match RE end FAILED
              --bucket NAME     create a bucket at start; repeatable
+             --region R        region in ARNs (default us-east-1)
   tick     run the schedules now on a running endpoint
              --port N  --schedule NAME  --advance SECONDS (move the clock forward first)
   faults   show or replace the fault configuration of a running endpoint
@@ -70,6 +71,7 @@ async function up(argv: string[]): Promise<number> {
       reset: { type: "boolean" },
       "time-scale": { type: "string" },
       bucket: { type: "string", multiple: true },
+      region: { type: "string" },
       ...faultOptions,
     },
   });
@@ -84,6 +86,7 @@ async function up(argv: string[]): Promise<number> {
     ...(timeScale === undefined ? {} : { timeScale }),
     faults: faultsFrom(values),
     ...(values.bucket ? { buckets: values.bucket } : {}),
+    ...(values.region ? { region: values.region } : {}),
     ...(process.env.EDGE_MLOPS_CREDENTIALS_TOKEN
       ? { credentialsToken: process.env.EDGE_MLOPS_CREDENTIALS_TOKEN }
       : {}),

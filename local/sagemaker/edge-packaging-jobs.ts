@@ -14,7 +14,8 @@ type Json = Record<string, unknown>;
 const statuses = ["STARTING", "INPROGRESS", "COMPLETED", "FAILED", "STOPPING", "STOPPED"] as const;
 type Status = (typeof statuses)[number];
 const terminal = new Set<Status>(["COMPLETED", "FAILED", "STOPPED"]);
-const versionPattern = /^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$|^[0-9]+(\.[0-9]+)*$/;
+// SageMaker's ModelVersion pattern: [a-zA-Z0-9\ \_\.]+, at most 70 characters.
+const versionPattern = /^[a-zA-Z0-9 _.]{1,70}$/;
 
 export interface EdgePackagingJobRecord {
   EdgePackagingJobArn: string;
@@ -73,7 +74,9 @@ export class EdgePackagingJobs {
     const modelName = requireName(input.ModelName, "modelName");
     const modelVersion = requireString(input.ModelVersion, "modelVersion");
     if (!versionPattern.test(modelVersion))
-      throw validation(`ModelVersion '${modelVersion}' must match [a-zA-Z0-9\\ \\_\\.]+`);
+      throw validation(
+        `ModelVersion '${modelVersion}' must be 1-70 letters, digits, spaces, underscores or dots`,
+      );
     const roleArn = requireString(input.RoleArn, "roleArn");
     const output = input.OutputConfig as Json | undefined;
     if (!output || typeof output !== "object") throw validation("OutputConfig is required");
