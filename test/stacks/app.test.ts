@@ -1,6 +1,8 @@
+import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import type { Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { approvalEventPattern, redeployScheduleInput } from "../../events/patterns.ts";
@@ -155,6 +157,40 @@ describe("Lambda functions", () => {
         /import \{ createRequire as \w+ \} from 'module';\s*const require = \w+\(import\.meta\.url\);/,
       );
     }
+  });
+
+  it("loads every bundle in plain Node (no dynamic-require failure) and finds its handler", () => {
+    const bundles = readdirSync(synth.artifactsDir, { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".mjs"))
+      .map((f) => pathToFileURL(path.join(synth.artifactsDir, f)).href);
+    // A child process, as Lambda would: module-scope code runs (clients, requireEnv) without the test's loaders.
+    const script = `for (const url of ${JSON.stringify(bundles)}) {
+      const mod = await import(url);
+      if (typeof mod.handler !== "function") throw new Error(url + " exports no handler");
+    }
+    console.log("loaded", ${bundles.length});`;
+    const dummy = {
+      ARTIFACT_BUCKET: "a",
+      CAPTURE_BUCKET: "c",
+      CAPTURE_PREFIX: "capture/",
+      RESULTS_BUCKET: "r",
+    };
+    const env = {
+      ...dummy,
+      EVENT_BUS_NAME: "b",
+      STATE_MACHINE_ARN: "arn:aws:states:us-east-1:1:stateMachine:s",
+    };
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], {
+      env: {
+        PATH: process.env.PATH,
+        AWS_REGION: "us-east-1",
+        SAGEMAKER_ROLE_ARN: "arn:aws:iam::1:role/r",
+        EDGE_MLOPS_CONFIG: JSON.stringify(config),
+        ...env,
+      },
+      encoding: "utf8",
+    });
+    expect(out.trim()).toBe(`loaded ${taskFunctionKeys.length + 3}`);
   });
 
   it("hands the pipeline functions the validated configuration and the resources they name", () => {
