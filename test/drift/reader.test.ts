@@ -238,7 +238,7 @@ describe("fast path and strict path agree", () => {
     dtype: fc.constantFrom("float32", "float32", "float32", "int32", "complex"),
     space: fc.constantFrom("", " ", "\t"),
   });
-  const toLine = (r: fc.RecordValue<typeof record extends fc.Arbitrary<infer T> ? T : never>) => {
+  const toLine = (r: typeof record extends fc.Arbitrary<infer T> ? T : never) => {
     const t = (tensor: string, xs: number[]) => ({
       name: tensor,
       data: Buffer.from(new Float32Array(xs).buffer).toString("base64"),
