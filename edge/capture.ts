@@ -176,7 +176,10 @@ export class CaptureQueue {
     if (this.inFlight || this.buffer.length === 0) return;
     if (!partial && this.buffer.length < this.settings.batchSize) return;
     const batch = this.buffer.splice(0, this.settings.batchSize);
-    this.inFlight = this.writeBatch(batch)
+    // pump() can run inside offer(), i.e. inside a prediction: serialising the batch waits for
+    // the next turn of the event loop so that prediction's response goes out first.
+    this.inFlight = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.writeBatch(batch))
       .catch((error: unknown) => {
         // writeBatch counts its own failures; this only guards against a bug escaping as an unhandled rejection.
         this.counters.lastError = String(error);
