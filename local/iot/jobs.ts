@@ -40,6 +40,8 @@ export interface JobRecord {
   abortConfig?: CreateIotJobInput["abortConfig"];
   timeoutConfig?: CreateIotJobInput["timeoutConfig"];
   executions: Record<string, ExecutionRecord>;
+  /** Targets not notified yet under `maximumPerMinute`; they get an execution as the rollout reaches them. */
+  pendingThings?: string[];
 }
 
 const terminal = new Set<JobExecutionStatus>([
@@ -61,6 +63,7 @@ const epochSeconds = (iso: string | undefined) => (iso === undefined ? undefined
 export class IotJobs implements IotJobsApi {
   private readonly state: JsonState<{ jobs: Record<string, JobRecord>; executionCounter: number }>;
   private readonly listeners = new Set<(event: IotJobEvent) => void>();
+  private closed = false;
 
   constructor(
     private readonly context: LocalContext,
@@ -68,6 +71,27 @@ export class IotJobs implements IotJobsApi {
   ) {
     this.state = new JsonState(join(context.stateDir, "jobs.json"), { jobs: {}, executionCounter: 0 });
     things.onMembership((group, thing) => this.thingJoined(group, thing));
+    for (const job of Object.values(this.state.data.jobs)) {
+      if (job.status === "IN_PROGRESS" && job.pendingThings?.length) void this.rollout(job);
+    }
+  }
+
+  /**
+   * `maximumPerMinute`: the first batch is notified at once, then one batch a minute of clock time,
+   * as IoT rolls a job out.
+   */
+  private async rollout(job: JobRecord): Promise<void> {
+    const rate = job.jobExecutionsRolloutConfig?.maximumPerMinute ?? Number.POSITIVE_INFINITY;
+    while (!this.closed && job.status === "IN_PROGRESS" && job.pendingThings?.length) {
+      await this.context.clock.sleep(60);
+      if (this.closed || job.status !== "IN_PROGRESS") return;
+      const batch = job.pendingThings.splice(0, rate);
+      for (const thing of batch) this.queue(job, thing);
+      job.lastUpdatedAt = this.now();
+      this.state.save();
+      for (const thing of batch)
+        this.notify({ type: "execution-queued", jobId: job.jobId, thingName: thing, status: "QUEUED" });
+    }
   }
 
   private now() {
@@ -134,12 +158,19 @@ export class IotJobs implements IotJobsApi {
       ...(input.abortConfig ? { abortConfig: input.abortConfig } : {}),
       ...(input.timeoutConfig ? { timeoutConfig: input.timeoutConfig } : {}),
     };
-    for (const thing of [...things].sort()) this.queue(job, thing);
+    const rate = input.jobExecutionsRolloutConfig?.maximumPerMinute;
+    if (rate !== undefined && (!Number.isInteger(rate) || rate < 1 || rate > 1000))
+      throw iotInvalid("jobExecutionsRolloutConfig.maximumPerMinute must be an integer 1–1000");
+    const ordered = [...things].sort();
+    const first = rate === undefined ? ordered : ordered.slice(0, rate);
+    for (const thing of first) this.queue(job, thing);
+    if (ordered.length > first.length) job.pendingThings = ordered.slice(first.length);
     this.state.data.jobs[job.jobId] = job;
     this.finishIfDone(job);
     this.state.save();
-    for (const thing of Object.keys(job.executions))
+    for (const thing of first)
       this.notify({ type: "execution-queued", jobId: job.jobId, thingName: thing, status: "QUEUED" });
+    if (job.pendingThings) void this.rollout(job);
     return { jobId: job.jobId, jobArn: job.jobArn };
   }
 
@@ -157,7 +188,12 @@ export class IotJobs implements IotJobsApi {
           return false;
         }
       });
-      if (!covers) continue;
+      if (!covers || job.pendingThings?.includes(thing)) continue;
+      if (job.pendingThings?.length) {
+        job.pendingThings.push(thing);
+        this.state.save();
+        continue;
+      }
       this.queue(job, thing);
       job.lastUpdatedAt = this.now();
       this.state.save();
@@ -255,7 +291,8 @@ export class IotJobs implements IotJobsApi {
   }
 
   private finishIfDone(job: JobRecord) {
-    if (job.status !== "IN_PROGRESS" || job.targetSelection === "CONTINUOUS") return;
+    if (job.status !== "IN_PROGRESS" || job.targetSelection === "CONTINUOUS" || job.pendingThings?.length)
+      return;
     if (Object.values(job.executions).every((e) => terminal.has(e.status))) {
       job.status = "COMPLETED";
       job.completedAt = this.now();
@@ -271,6 +308,8 @@ export class IotJobs implements IotJobsApi {
     if (options.comment) job.comment = options.comment;
     job.lastUpdatedAt = now;
     job.completedAt = now;
+    // Targets the rollout had not reached never get an execution.
+    delete job.pendingThings;
     for (const [thing, e] of Object.entries(job.executions)) {
       if (e.status === "QUEUED" || (options.force && e.status === "IN_PROGRESS")) {
         Object.assign(e, { status: "CANCELED", lastUpdatedAt: now, versionNumber: e.versionNumber + 1 });
@@ -363,6 +402,11 @@ export class IotJobs implements IotJobsApi {
   }
 
   flush(): void {
+    this.state.save();
+  }
+
+  close(): void {
+    this.closed = true;
     this.state.save();
   }
 }

@@ -302,4 +302,8 @@ export class IotService implements ServiceHandler {
     this.things.flush();
     this.jobs.flush();
   }
+
+  async close(): Promise<void> {
+    this.jobs.close();
+  }
 }

@@ -14,7 +14,7 @@ import {
 } from "@aws-sdk/client-iot";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { IotJobEvent } from "../../local/server/types.ts";
-import { startTestEndpoint, type TestEndpoint } from "./helpers.ts";
+import { startTestEndpoint, type TestEndpoint, until } from "./helpers.ts";
 
 const arn = (kind: string, name: string) => `arn:aws:iot:us-east-1:000000000000:${kind}/${name}`;
 
@@ -220,6 +220,32 @@ describe("local IoT", () => {
       numberOfCanceledThings: 2,
       numberOfInProgressThings: 0,
     });
+  });
+
+  it("rolls a job out at maximumPerMinute: one batch now, the next after a minute of clock time", async () => {
+    const jobs = ep.iot.jobs;
+    events.length = 0;
+    await jobs.createJob({
+      jobId: "deploy-rate",
+      targets: ["core-1", "core-2", "core-3"].map((t) => arn("thing", t)),
+      jobExecutionsRolloutConfig: { maximumPerMinute: 2 },
+    });
+    expect((await jobs.describe("deploy-rate"))?.jobProcessDetails).toMatchObject({
+      numberOfQueuedThings: 2,
+    });
+    expect(events.map((e) => e.thingName)).toEqual(["core-1", "core-2"]);
+    await until(
+      () => jobs.describe("deploy-rate"),
+      (j) => (j?.jobProcessDetails.numberOfQueuedThings ?? 0) === 3,
+    );
+    expect(events.map((e) => e.thingName)).toEqual(["core-1", "core-2", "core-3"]);
+    await expect(
+      jobs.createJob({
+        jobId: "bad-rate",
+        targets: [arn("thing", "core-1")],
+        jobExecutionsRolloutConfig: { maximumPerMinute: 0 },
+      }),
+    ).rejects.toMatchObject({ code: "InvalidRequestException" });
   });
 
   it("times out in-progress executions on the clock and aborts a job past its failure threshold", async () => {
