@@ -427,3 +427,26 @@ describe("Greengrass V2 deployments", () => {
     });
   });
 });
+
+describe("Greengrass V2 state", () => {
+  it("components, deployments and core devices persist across a restart of the endpoint", async () => {
+    const before = await gg.send(new ListDeploymentsCommand({ historyFilter: "ALL" }));
+    const components = await gg.send(new ListComponentsCommand({}));
+    await endpoint.close();
+    endpoint = await startLocalEndpoint({ port: 0, stateDir, timeScale: 0 });
+    gg = new GreengrassV2Client({ endpoint: endpoint.url, region: "us-east-1", credentials });
+    expect((await gg.send(new ListDeploymentsCommand({ historyFilter: "ALL" }))).deployments).toEqual(
+      before.deployments,
+    );
+    expect((await gg.send(new ListComponentsCommand({}))).components).toEqual(components.components);
+    expect(
+      (await gg.send(new DescribeComponentCommand({ arn: componentArn("com.example.Model", "1.0.0") })))
+        .status?.componentState,
+    ).toBe("DEPLOYABLE");
+    expect(
+      (await gg.send(new ListCoreDevicesCommand({}))).coreDevices?.map((d) => d.coreDeviceThingName),
+    ).toEqual(["core-1", "core-2", "core-3"]);
+    const effective = await gg.send(new ListEffectiveDeploymentsCommand({ coreDeviceThingName: "core-2" }));
+    expect(effective.effectiveDeployments?.some((e) => e.coreDeviceExecutionStatus === "FAILED")).toBe(true);
+  });
+});
