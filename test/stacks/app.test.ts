@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { approvalEventPattern, redeployScheduleInput } from "../../events/patterns.ts";
 import { aslFile, pollSeconds, startDeploymentEntry } from "../../stacks/DeploymentPipeline.ts";
 import { deploymentIotActions } from "../../stacks/lib/pipeline-permissions.ts";
@@ -36,6 +36,7 @@ beforeAll(async () => {
   pipeline = synth.template("DeploymentPipeline");
   monitoring = synth.template("Monitoring");
 }, 240_000);
+afterAll(() => synth?.dispose());
 
 const all = () => [storage, pipeline, monitoring];
 const projectFunctions = (template: Template) =>

@@ -1,5 +1,5 @@
 import type { Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EdgeMlopsConfig } from "../../config/types.ts";
 import { loadConfig } from "../../config/validate.ts";
 import { stackTestConfig } from "./fixtures.ts";
@@ -23,6 +23,7 @@ beforeAll(async () => {
   synth = await synthApp(config, { bundle: false });
   pipeline = synth.template("DeploymentPipeline");
 }, 120_000);
+afterAll(() => synth?.dispose());
 
 describe("with sageMakerRoleArn configured and no redeploy schedule", () => {
   it("creates no SageMaker role and passes exactly the configured one, only to SageMaker", () => {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { loadConfig } from "../../config/validate.ts";
 import { aslFile } from "../../stacks/DeploymentPipeline.ts";
 import { type SynthesizedApp, synthSstConfig } from "./synth.ts";
@@ -11,6 +11,7 @@ let synth: SynthesizedApp & Awaited<ReturnType<typeof synthSstConfig>>;
 beforeAll(async () => {
   synth = await synthSstConfig({ bundle: false });
 }, 120_000);
+afterAll(() => synth?.dispose());
 
 afterEach(() => {
   vi.unstubAllEnvs();

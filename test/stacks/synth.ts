@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Template } from "aws-cdk-lib/assertions";
@@ -27,6 +27,8 @@ export interface SynthesizedApp {
   template(stack: StackId): Template;
   /** cdk-nag errors and warnings left after suppressions, for one stack. */
   findings(stack: StackId): Finding[];
+  /** Removes the bundles and the cloud assembly. */
+  dispose(): void;
 }
 
 /**
@@ -65,16 +67,20 @@ async function synthWith(
   const project = useProject();
   // Bundles and generated types go to a private directory, so test files running in parallel
   // never write over each other in .sst/.
-  project.paths.out = mkdtempSync(path.join(tmpdir(), "edge-mlops-sst-"));
+  const out = mkdtempSync(path.join(tmpdir(), "edge-mlops-sst-"));
+  project.paths.out = out;
   project.paths.artifacts = path.join(project.paths.out, "artifacts");
   const { name, stage, region } = project.config;
-  const app = new App({
-    mode: "deploy",
-    name,
-    stage,
-    region,
-    ...(options.bundle ? {} : { isActiveStack: () => false }),
-  } as ConstructorParameters<typeof App>[0]);
+  const app = new App(
+    {
+      mode: "deploy",
+      name,
+      stage,
+      region,
+      ...(options.bundle ? {} : { isActiveStack: () => false }),
+    },
+    { outdir: path.join(project.paths.out, "cdk.out") },
+  );
   await register(app);
   await app.finish();
   const assembly = app.synth();
@@ -84,6 +90,7 @@ async function synthWith(
     app,
     assembly,
     artifactsDir: project.paths.artifacts,
+    dispose: () => rmSync(out, { recursive: true, force: true }),
     template: (stack) => Template.fromJSON(artifact(stack).template),
     findings: (stack) =>
       artifact(stack)
