@@ -143,7 +143,6 @@ export class CompilationJobs {
       LastModifiedTime: epoch(j.LastModifiedTime),
       CompilationStartTime: epoch(j.CompilationStartTime),
       CompilationEndTime: epoch(j.CompilationEndTime),
-      ...(j.InputConfig ? {} : { InputConfig: undefined }),
     };
   }
 

@@ -104,7 +104,8 @@ export class ModelRegistry {
 
   describeGroup(input: Json) {
     const g = this.group(input.ModelPackageGroupName);
-    return { ...g, CreationTime: epoch(g.CreationTime), Tags: undefined };
+    const { Tags: _tags, ...rest } = g;
+    return { ...rest, CreationTime: epoch(g.CreationTime) };
   }
 
   listGroups(input: Json) {
