@@ -1,6 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { CaptureQueue, type CaptureSettings, type CaptureStats, defaultCaptureSettings } from "./capture.ts";
 import { type CaptureSink, createCaptureS3Client, DiskCaptureSink, S3CaptureSink } from "./capture-sink.ts";
+import { SpoolingSink, SpoolUploader } from "./capture-spool.ts";
 import { type LoadModelRequest, type ModelInfo, ModelStore } from "./model-store.ts";
 import type { RuntimeStats } from "./protocol.ts";
 import { InferenceRuntime } from "./runtime.ts";
@@ -20,6 +21,12 @@ export interface CaptureOptions extends Partial<CaptureSettings> {
   /** S3 client for Cloud; defaults to one from the default credential chain and AWS_ENDPOINT_URL. */
   s3?: S3Client;
   sink?: CaptureSink;
+  /**
+   * CaptureDataPeriodicUpload: with destination Cloud, batches are spooled under diskPath and
+   * uploaded every periodicUploadPeriodSeconds (default 8), so an outage loses nothing.
+   */
+  periodicUpload?: boolean;
+  periodicUploadPeriodSeconds?: number;
   /** Uniform [0,1) source for sampling decisions (tests). */
   random?: () => number;
 }
@@ -70,8 +77,10 @@ export async function startInferenceRuntime(
 ): Promise<RunningInferenceRuntime> {
   const log = options.log ?? (() => {});
   const store = new ModelStore(options.modelUnpackRoot ? { unpackRoot: options.modelUnpackRoot } : {});
-  const capture = options.capture ? createCaptureQueue(options.capture, log) : null;
-  const runtime = new InferenceRuntime({ store, capture, log });
+  const { queue: capture, spool } = options.capture
+    ? createCapture(options.capture, log)
+    : { queue: null, spool: null };
+  const runtime = new InferenceRuntime({ store, capture, spool, log });
   try {
     for (const model of options.models ?? []) {
       const info = await store.load(model);
@@ -88,6 +97,7 @@ export async function startInferenceRuntime(
       stats: () => runtime.stats(),
       flushCapture: async () => {
         await capture?.flush();
+        await spool?.uploadPending();
       },
       close: async (timeoutMs?: number) => {
         await server.close();
@@ -100,9 +110,23 @@ export async function startInferenceRuntime(
   }
 }
 
-function createCaptureQueue(options: CaptureOptions, log: (message: string) => void): CaptureQueue {
-  const { destination = "Cloud", bucketName, diskPath, s3, sink, random, ...settings } = options;
+function createCapture(
+  options: CaptureOptions,
+  log: (message: string) => void,
+): { queue: CaptureQueue; spool: SpoolUploader | null } {
+  const {
+    destination = "Cloud",
+    bucketName,
+    diskPath,
+    s3,
+    sink,
+    random,
+    periodicUpload,
+    periodicUploadPeriodSeconds,
+    ...settings
+  } = options;
   let target = sink;
+  let spool: SpoolUploader | null = null;
   if (!target && destination === "Disk") {
     if (!diskPath) throw new CaptureConfigurationError("capture to Disk needs diskPath");
     target = new DiskCaptureSink(diskPath);
@@ -110,13 +134,25 @@ function createCaptureQueue(options: CaptureOptions, log: (message: string) => v
   if (!target) {
     if (!bucketName) throw new CaptureConfigurationError("capture to Cloud needs bucketName");
     target = new S3CaptureSink(s3 ?? createCaptureS3Client(), bucketName);
+    if (periodicUpload) {
+      if (!diskPath) throw new CaptureConfigurationError("periodic upload spools on disk and needs diskPath");
+      const cloud = target;
+      target = new SpoolingSink(diskPath, cloud);
+      spool = new SpoolUploader({
+        spoolDir: diskPath,
+        destination: cloud,
+        periodSeconds: periodicUploadPeriodSeconds ?? 8,
+        log,
+      });
+    }
   }
-  return new CaptureQueue({
+  const queue = new CaptureQueue({
     sink: target,
     settings: { ...defaultCaptureSettings, ...definedOnly(settings) } as CaptureSettings,
     ...(random ? { random } : {}),
     log,
   });
+  return { queue, spool };
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

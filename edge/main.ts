@@ -53,6 +53,8 @@ export function captureOptionsFrom(settings: Settings): CaptureOptions | false {
     pushPeriodSeconds: settings.CaptureDataPushPeriodSeconds,
     base64EmbedLimit: settings.CaptureDataBase64EmbedLimit,
     maxUploadAttempts: settings.CaptureDataUploadMaxAttempts,
+    periodicUpload: settings.CaptureDataPeriodicUpload,
+    periodicUploadPeriodSeconds: settings.CaptureDataPeriodicUploadPeriodSeconds,
   };
 }
 

@@ -7,6 +7,7 @@ import {
   tensorDtypes,
   typedArrayFromBytes,
 } from "./capture-format.ts";
+import type { SpoolStats } from "./capture-spool.ts";
 import { BadRequestError, type ErrorCode, InvalidInputError } from "./errors.ts";
 import type { ModelInfo } from "./model-store.ts";
 
@@ -52,6 +53,7 @@ export interface RuntimeStats {
   errors: Partial<Record<ErrorCode, number>>;
   models: number;
   capture: CaptureStats | null;
+  spool: SpoolStats | null;
 }
 
 export interface PredictResult {

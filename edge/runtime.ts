@@ -1,5 +1,6 @@
 import type { CaptureQueue } from "./capture.ts";
 import type { NamedTensor } from "./capture-format.ts";
+import type { SpoolUploader } from "./capture-spool.ts";
 import { type ErrorCode, InferenceRuntimeError } from "./errors.ts";
 import type { ModelInfo, ModelStore } from "./model-store.ts";
 import {
@@ -18,6 +19,8 @@ export interface InferenceRuntimeCoreOptions {
   store: ModelStore;
   /** Capture queue; null when capture is off. */
   capture: CaptureQueue | null;
+  /** Periodic uploader of spooled capture (CaptureDataPeriodicUpload); null when capture writes directly. */
+  spool?: SpoolUploader | null;
   log?: (message: string) => void;
 }
 
@@ -104,12 +107,15 @@ export class InferenceRuntime {
       errors: { ...this.errors },
       models: this.options.store.list().length,
       capture: this.options.capture?.stats() ?? null,
+      spool: this.options.spool?.stats() ?? null,
     };
   }
 
   /** Writes buffered capture (bounded by timeoutMs) and releases the sessions. */
   async close(timeoutMs?: number): Promise<RuntimeStats> {
     await this.options.capture?.close(timeoutMs);
+    // Spooled files not uploaded by then stay on disk for the next start.
+    await this.options.spool?.close(timeoutMs);
     await this.options.store.close();
     return this.stats();
   }

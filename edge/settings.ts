@@ -80,6 +80,16 @@ export const settingSpecs = {
     default: defaultCaptureSettings.maxUploadAttempts,
     doc: "Write attempts per batch before it is given up",
   },
+  CaptureDataPeriodicUpload: {
+    kind: "boolean",
+    default: false,
+    doc: "Spool capture under CaptureDataDiskPath and upload it every CaptureDataPeriodicUploadPeriodSeconds (Cloud only)",
+  },
+  CaptureDataPeriodicUploadPeriodSeconds: {
+    kind: "number",
+    default: 8,
+    doc: "Seconds between uploads of spooled capture",
+  },
   ShutdownTimeoutSeconds: {
     kind: "number",
     default: 10,
