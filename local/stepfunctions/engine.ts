@@ -263,7 +263,7 @@ export class StepFunctionsEngine {
       prepared = this.prepare(parseDefinition(machine.definition));
       this.prepared.set(machine.stateMachineArn, prepared);
     }
-    let abort = () => undefined as void;
+    let abort: () => void = () => undefined;
     const history = new HistoryRecorder(
       record.events,
       () => this.opts.clock.now(),

@@ -48,9 +48,9 @@ describe("capture delivery: S3 ObjectCreated → queue → analyze-capture", () 
     );
     const profileKeys = (profiles.Contents ?? []).map((o) => o.Key as string).sort();
     expect(profileKeys).toHaveLength(keys.length);
-    keys.forEach((k, i) =>
-      expect(profileKeys[i]).toMatch(new RegExp(`^profiles/${k.replaceAll(".", "\\.")}\\.[0-9a-f]+\\.json$`)),
-    );
+    for (const [i, k] of keys.entries()) {
+      expect(profileKeys[i]).toMatch(new RegExp(`^profiles/${k.replaceAll(".", "\\.")}\\.[0-9a-f]+\\.json$`));
+    }
     expect(profilesWritten.map((r) => decodeURIComponent(r.s3.object.key)).sort()).toEqual(profileKeys);
     const first = await ep.clients.s3.send(
       new GetObjectCommand({ Bucket: localResources.resultsBucket, Key: profileKeys[0] }),
