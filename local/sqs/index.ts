@@ -2,6 +2,7 @@ import type { SQSEvent } from "aws-lambda";
 import type { LocalContext, ServiceFactory } from "../server/types.ts";
 import { flowFunctionNames, flowFunctions, flowSettings, localResources } from "../wiring.ts";
 import { LocalQueue } from "./queue.ts";
+import { sqsService } from "./service.ts";
 
 export { LocalQueue } from "./queue.ts";
 
@@ -17,15 +18,22 @@ export function captureQueueOf(endpointUrl: string): LocalQueue {
 /**
  * Capture delivery as the Monitoring stack wires it: capture bucket ObjectCreated under the
  * capture prefix → queue (at-least-once, DLQ after maxReceiveCount) → analyze-capture in batches
- * with partial batch failures. Works in the background; serves no SigV4 service.
+ * with partial batch failures. Also serves the SQS JSON protocol for both queues (inspect, send, drain the DLQ).
  */
 export const createService: ServiceFactory = async (ctx: LocalContext) => {
   if (!ctx.objects) throw new Error("the capture queue needs the endpoint's S3 object store");
   const settings = flowSettings();
   const analyze = flowFunctions(ctx).get(flowFunctionNames.analyzeCapture);
   if (!analyze) throw new Error("analyze-capture is not registered");
+  const dlq = new LocalQueue({
+    name: `${localResources.captureQueueName}-dlq`,
+    clock: ctx.clock,
+    region: ctx.region,
+    accountId: ctx.accountId,
+  });
   const queue = new LocalQueue({
     name: localResources.captureQueueName,
+    deadLetterQueue: dlq,
     clock: ctx.clock,
     region: ctx.region,
     accountId: ctx.accountId,
@@ -51,11 +59,7 @@ export const createService: ServiceFactory = async (ctx: LocalContext) => {
   });
   if (ctx.endpointUrl) queues.set(ctx.endpointUrl, queue);
   return {
-    services: [],
-    protocol: "awsJson1_0",
-    async handle() {
-      throw new Error("the capture queue serves no requests");
-    },
+    ...sqsService([queue, dlq], ctx.endpointUrl ?? "http://127.0.0.1", ctx.accountId),
     async close() {
       queue.close();
       unsubscribe();

@@ -1,10 +1,18 @@
 import { readFileSync } from "node:fs";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  GetQueueUrlCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { S3ObjectCreatedRecord } from "../../local/server/types.ts";
 import { captureQueueOf } from "../../local/sqs/index.ts";
 import { configureFlow, localResources } from "../../local/wiring.ts";
-import { startTestEndpoint, type TestEndpoint, until } from "./helpers.ts";
+import { credentials, region, startTestEndpoint, type TestEndpoint, until } from "./helpers.ts";
 
 const sample = readFileSync(new URL("../../examples/capture/sample.jsonl", import.meta.url));
 const keys = [1, 2, 3].map((n) => `capture/fleet-a/example-classifier/2026/11/24/10/part-000${n}.jsonl`);
@@ -57,5 +65,48 @@ describe("capture delivery: S3 ObjectCreated → queue → analyze-capture", () 
     );
     const profile = JSON.parse((await first.Body?.transformToString()) ?? "{}") as Record<string, unknown>;
     expect(JSON.stringify(profile)).toContain("example-classifier");
+  });
+
+  it("a message analyze-capture keeps failing goes to the DLQ after maxReceiveCount, readable over the SQS protocol", async () => {
+    const sqs = new SQSClient({ endpoint: ep.url, region, credentials });
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: localResources.captureQueueName }),
+    );
+    const { QueueUrl: dlqUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: `${localResources.captureQueueName}-dlq` }),
+    );
+    const attributes = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }));
+    expect(JSON.parse(attributes.Attributes?.RedrivePolicy ?? "{}")).toEqual({
+      deadLetterTargetArn: `arn:aws:sqs:${region}:000000000000:${localResources.captureQueueName}-dlq`,
+      maxReceiveCount: 3,
+    });
+
+    const sent = await sqs.send(
+      new SendMessageCommand({ QueueUrl, MessageBody: "this is not an S3 notification" }),
+    );
+    const queue = captureQueueOf(ep.url);
+    await until(
+      async () => queue.stats.deadLettered,
+      (n) => n === 1,
+    );
+    const dlqAttributes = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ["ApproximateNumberOfMessages"] }),
+    );
+    expect(dlqAttributes.Attributes).toEqual({ ApproximateNumberOfMessages: "1" });
+    const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10 }));
+    expect(received.Messages).toMatchObject([
+      { MessageId: sent.MessageId, Body: "this is not an S3 notification" },
+    ]);
+    await sqs.send(
+      new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: received.Messages?.[0]?.ReceiptHandle }),
+    );
+    await expect(
+      sqs.send(
+        new DeleteMessageCommand({ QueueUrl: dlqUrl, ReceiptHandle: received.Messages?.[0]?.ReceiptHandle }),
+      ),
+    ).rejects.toMatchObject({ name: "ReceiptHandleIsInvalid" });
+    await expect(sqs.send(new GetQueueUrlCommand({ QueueName: "nope" }))).rejects.toMatchObject({
+      name: "QueueDoesNotExist",
+    });
   });
 });

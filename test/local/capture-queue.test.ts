@@ -33,11 +33,13 @@ describe("capture queue (SQS-like, at-least-once)", () => {
   it("redelivers only the batch item failures after the visibility timeout, then dead-letters at maxReceiveCount", async () => {
     const clock = new ScaledClock(0, new Date("2026-11-24T00:00:00Z"));
     const seen: Array<{ body: string; count: string; at: number }> = [];
+    const dlq = new LocalQueue({ ...base, name: "capture-dlq", clock });
     const queue = new LocalQueue({
       ...base,
       clock,
       visibilityTimeoutSeconds: 30,
       maxReceiveCount: 3,
+      deadLetterQueue: dlq,
       consumer: async (e): Promise<SQSBatchResponse> => {
         for (const r of e.Records)
           seen.push({ body: r.body, count: r.attributes.ApproximateReceiveCount, at: clock.now().getTime() });
@@ -57,6 +59,11 @@ describe("capture queue (SQS-like, at-least-once)", () => {
     // Each redelivery waits out the visibility timeout on the clock.
     expect((poison[1]?.at ?? 0) - (poison[0]?.at ?? 0)).toBeGreaterThanOrEqual(30_000);
     expect(queue.deadLetters.map((m) => m.body)).toEqual(["poison"]);
+    // The DLQ is a queue of its own: receive and delete as SQS clients do.
+    const [dead] = dlq.receive(10);
+    expect(dead).toMatchObject({ body: "poison", receiveCount: 1 });
+    expect(dlq.deleteMessage(dead?.receiptHandle ?? "")).toBe(true);
+    expect(dlq.depth()).toBe(0);
     expect(queue.stats).toMatchObject({ deleted: 1, deadLettered: 1 });
   });
 
