@@ -18,7 +18,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { CreateComponentVersionCommand, CreateDeploymentCommand, DescribeComponentCommand, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
+import {
+  CreateComponentVersionCommand,
+  CreateDeploymentCommand,
+  DescribeComponentCommand,
+  GreengrassV2Client,
+} from "@aws-sdk/client-greengrassv2";
 import { IoTClient } from "@aws-sdk/client-iot";
 import edgeConfig from "../edge-mlops.config.ts";
 import type { DeploymentPlan, RolloutState } from "../functions/deployment/plan.ts";
@@ -30,7 +35,8 @@ import { configureFlow } from "../local/wiring.ts";
 
 const configuredGroup = edgeConfig.groups[0];
 const configuredStage = configuredGroup?.stages.find((s) => s.name === "fleet");
-if (!configuredGroup || !configuredStage) throw new Error("edge-mlops.config.ts needs a group with a stage named fleet");
+if (!configuredGroup || !configuredStage)
+  throw new Error("edge-mlops.config.ts needs a group with a stage named fleet");
 const group = configuredGroup;
 const stage = configuredStage;
 
@@ -52,16 +58,18 @@ type Countable = { middlewareStack: { add(mw: unknown, opts: unknown): void } };
 
 function countCalls(client: Countable, into: Map<string, number>) {
   client.middlewareStack.add(
-    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
-      const name = context.commandName ?? "unknown";
-      into.set(name, (into.get(name) ?? 0) + 1);
-      return next(args);
-    },
+    (next: (args: unknown) => Promise<unknown>, context: { commandName?: string }) =>
+      async (args: unknown) => {
+        const name = context.commandName ?? "unknown";
+        into.set(name, (into.get(name) ?? 0) + 1);
+        return next(args);
+      },
     { step: "initialize", name: "countCalls" },
   );
 }
 
-const perPoll = (m: Map<string, number>, polls: number) => Object.fromEntries([...m].sort().map(([k, v]) => [k, v / polls]));
+const perPoll = (m: Map<string, number>, polls: number) =>
+  Object.fromEntries([...m].sort().map(([k, v]) => [k, v / polls]));
 
 async function measure(devices: number, polls: number): Promise<PollCount> {
   const t0 = Date.now();
@@ -84,8 +92,15 @@ async function measure(devices: number, polls: number): Promise<PollCount> {
       things.createThing(name, {});
       things.addThing(groupName, name);
     }
-    const recipe = { RecipeFormatVersion: "2020-01-25", ComponentName: group.componentName, ComponentVersion: "1.0.1", Manifests: [{ Platform: { os: "linux" } }] };
-    const component = await greengrass.send(new CreateComponentVersionCommand({ inlineRecipe: Buffer.from(JSON.stringify(recipe)) }));
+    const recipe = {
+      RecipeFormatVersion: "2020-01-25",
+      ComponentName: group.componentName,
+      ComponentVersion: "1.0.1",
+      Manifests: [{ Platform: { os: "linux" } }],
+    };
+    const component = await greengrass.send(
+      new CreateComponentVersionCommand({ inlineRecipe: Buffer.from(JSON.stringify(recipe)) }),
+    );
     await until(
       "component deployable",
       () => greengrass.send(new DescribeComponentCommand({ arn: component.arn })),
@@ -94,9 +109,14 @@ async function measure(devices: number, polls: number): Promise<PollCount> {
       10,
     );
     const deployment = await greengrass.send(
-      new CreateDeploymentCommand({ targetArn: stage.targetArn, components: { [group.componentName]: { componentVersion: "1.0.1" } } }),
+      new CreateDeploymentCommand({
+        targetArn: stage.targetArn,
+        components: { [group.componentName]: { componentVersion: "1.0.1" } },
+      }),
     );
-    const jobId = (await endpoint.iot.jobs.describe(deployment.iotJobId as string)) ? (deployment.iotJobId as string) : undefined;
+    const jobId = (await endpoint.iot.jobs.describe(deployment.iotJobId as string))
+      ? (deployment.iotJobId as string)
+      : undefined;
     if (!jobId) throw new Error("the deployment has no IoT job");
     // 90% succeeded, 1% failed, 5% in progress, the rest still queued.
     for (const [i, name] of names.entries()) {
@@ -118,7 +138,14 @@ async function measure(devices: number, polls: number): Promise<PollCount> {
       done: false,
       touched: [],
       completed: [],
-      current: { stageIndex: 1, stageName: stage.name, deploymentId: deployment.deploymentId as string, startedAt: new Date().toISOString(), polls: 0, status: "IN_PROGRESS" },
+      current: {
+        stageIndex: 1,
+        stageName: stage.name,
+        deploymentId: deployment.deploymentId as string,
+        startedAt: new Date().toISOString(),
+        polls: 0,
+        status: "IN_PROGRESS",
+      },
     };
     const p0 = performance.now();
     for (let i = 0; i < polls; i++) rollout = await checkRollout({ plan, rollout }, { greengrass, iot });
@@ -168,7 +195,11 @@ function benchPlan(): DeploymentPlan {
     targets: [],
     // A long bake keeps every poll a full poll (the gate never passes during the bench).
     stages: g.stages.map((s) => ({ ...s, bakeSeconds: 86_400 })),
-    poll: { compilation: { seconds: 30, maxPolls: 60 }, packaging: { seconds: 15, maxPolls: 60 }, rollout: { seconds: 30 } },
+    poll: {
+      compilation: { seconds: 30, maxPolls: 60 },
+      packaging: { seconds: 15, maxPolls: 60 },
+      rollout: { seconds: 30 },
+    },
   };
 }
 
@@ -190,7 +221,18 @@ for (const n of sizes) {
 }
 const out = join(fileURLToPath(new URL(".", import.meta.url)), "out");
 await mkdir(out, { recursive: true });
-await writeFile(join(out, "rollout-poll.json"), `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`);
-const same = results.every((r) => JSON.stringify(r.sdkCalls) === JSON.stringify(results[0]?.sdkCalls) && JSON.stringify(r.endpointRequests) === JSON.stringify(results[0]?.endpointRequests));
-console.log(same ? "equal: the poll costs the same whatever the fleet size" : "NOT EQUAL: the poll cost depends on the fleet size");
+await writeFile(
+  join(out, "rollout-poll.json"),
+  `${JSON.stringify({ date: new Date().toISOString(), results }, null, 2)}\n`,
+);
+const same = results.every(
+  (r) =>
+    JSON.stringify(r.sdkCalls) === JSON.stringify(results[0]?.sdkCalls) &&
+    JSON.stringify(r.endpointRequests) === JSON.stringify(results[0]?.endpointRequests),
+);
+console.log(
+  same
+    ? "equal: the poll costs the same whatever the fleet size"
+    : "NOT EQUAL: the poll cost depends on the fleet size",
+);
 process.exitCode = same ? 0 : 1;

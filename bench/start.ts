@@ -27,7 +27,10 @@ interface Run {
 function runOnce(demoArgs: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn("npm", ["start", "--silent", "--", ...demoArgs], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("npm", ["start", "--silent", "--", ...demoArgs], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
       out += chunk;
@@ -41,7 +44,12 @@ function runOnce(demoArgs: string[]): Promise<Run> {
         if (m[1] && m[2]) milestones[m[2]] = Number(m[1]);
       }
       const predictions = /(\d+) predictions, \d+ failed/.exec(out)?.[1];
-      resolve({ exitCode, wallSeconds: Math.round(wallSeconds * 10) / 10, milestones, ...(predictions ? { predictions: Number(predictions) } : {}) });
+      resolve({
+        exitCode,
+        wallSeconds: Math.round(wallSeconds * 10) / 10,
+        milestones,
+        ...(predictions ? { predictions: Number(predictions) } : {}),
+      });
     });
   });
 }
@@ -56,12 +64,19 @@ const results: Run[] = [];
 for (let i = 0; i < runs; i++) {
   const r = await runOnce(positionals);
   results.push(r);
-  console.log(`run ${i + 1}: exit ${r.exitCode}, ${r.wallSeconds} s wall (${Object.entries(r.milestones).map(([k, v]) => `${v}s ${k.split(/[:(]/)[0]?.split(" ").slice(0, 3).join(" ")}`).join("; ")})`);
+  console.log(
+    `run ${i + 1}: exit ${r.exitCode}, ${r.wallSeconds} s wall (${Object.entries(r.milestones)
+      .map(([k, v]) => `${v}s ${k.split(/[:(]/)[0]?.split(" ").slice(0, 3).join(" ")}`)
+      .join("; ")})`,
+  );
 }
 const times = results.map((r) => r.wallSeconds).sort((a, b) => a - b);
 const median = times[Math.floor(times.length / 2)] ?? 0;
 console.log(`npm start: median ${median} s, min ${times[0]} s, max ${times.at(-1)} s over ${runs} run(s)`);
 const outDir = join(repoRoot, "bench", "out");
 await mkdir(outDir, { recursive: true });
-await writeFile(join(outDir, "start.json"), `${JSON.stringify({ date: new Date().toISOString(), args: positionals, median, results }, null, 2)}\n`);
+await writeFile(
+  join(outDir, "start.json"),
+  `${JSON.stringify({ date: new Date().toISOString(), args: positionals, median, results }, null, 2)}\n`,
+);
 process.exitCode = results.every((r) => r.exitCode === 0) ? 0 : 1;
