@@ -6,7 +6,10 @@
  * `startLocalEndpoint` loads each folder's `createService` (local/<folder>/index.ts); those read the
  * settings given here with `configureFlow` (or the defaults) and share one function registry per
  * endpoint through `flowFunctions`. `flowServiceFactories()` lists them for callers that pass
- * factories explicitly.
+ * factories explicitly (with `discover: false`).
+ *
+ * In-process handlers read their endpoint from process.env at module load (module-scope SDK
+ * clients), so one process serves one endpoint URL for its handlers: restart on the same port.
  */
 import { fileURLToPath } from "node:url";
 import type { EdgeMlopsConfig } from "../config/types.ts";
@@ -130,18 +133,21 @@ export function flowFunctions(ctx: LocalContext): FunctionRegistry {
   return registry;
 }
 
-/** Forgets an endpoint's registry (its endpoint stopped). */
-export function releaseFlowFunctions(ctx: LocalContext): void {
-  if (ctx.endpointUrl) registries.delete(ctx.endpointUrl);
-}
-
-/** The flow services in the order they must start (Step Functions before the bus that starts executions). */
-export async function flowServiceFactories(): Promise<ServiceFactory[]> {
-  const [gg, sfn, events, sqs] = await Promise.all([
-    import("./greengrass/index.ts"),
-    import("./stepfunctions/index.ts"),
+/**
+ * The flow services by folder name, for `startLocalEndpoint({ discover: false, services: await flowServiceFactories() })`;
+ * the names match the folders, so their state lands where discovery would put it.
+ */
+export async function flowServiceFactories(): Promise<Record<string, ServiceFactory>> {
+  const [eventbridge, greengrass, sqs, stepfunctions] = await Promise.all([
     import("./eventbridge/index.ts"),
+    import("./greengrass/index.ts"),
     import("./sqs/index.ts"),
+    import("./stepfunctions/index.ts"),
   ]);
-  return [gg.createService, sfn.createService, events.createService, sqs.createService];
+  return {
+    eventbridge: eventbridge.createService,
+    greengrass: greengrass.createService,
+    sqs: sqs.createService,
+    stepfunctions: stepfunctions.createService,
+  };
 }
