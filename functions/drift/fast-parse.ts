@@ -13,9 +13,7 @@ const FAIL = -1;
 const MAX_DEPTH = 64;
 
 const key = (s: string) => Buffer.from(s, "latin1");
-const K_META = key("eventMetadata");
-const K_INPUTS = key("deviceFleetInputs");
-const K_OUTPUTS = key("deviceFleetOutputs");
+const TOP_KEYS = ["eventMetadata", "deviceFleetInputs", "deviceFleetOutputs"].map(key);
 const META_KEYS = [
   "deviceFleetName",
   "deviceId",
@@ -24,9 +22,11 @@ const META_KEYS = [
   "eventId",
   "inferenceTime",
 ].map(key);
-const K_NAME = key("name");
-const K_DATA = key("data");
-const K_TYPE = key("observedContentType");
+const META_BY_LENGTH: number[] = [];
+META_KEYS.forEach((k, i) => {
+  META_BY_LENGTH[k.length] = i;
+});
+const TENSOR_KEYS = ["name", "data", "observedContentType"].map(key);
 
 /**
  * The fast path: walks one line's bytes once, validating JSON syntax as it goes, and keeps only the
@@ -41,12 +41,19 @@ const K_TYPE = key("observedContentType");
 export class FastRecordParser {
   private b: Buffer = Buffer.alloc(0);
   private end = 0;
-  private meta: (string | undefined)[] = [];
+  private readonly meta: (string | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
   // Last string produced per field: fleet, device, model, version, tensor names and types repeat on
   // nearly every line, and comparing a few bytes is cheaper than building a new string each time.
   private readonly internBytes: Buffer[] = [];
   private readonly internStrings: string[] = [];
-  private tensors: TensorValues[] = [];
+  private readonly tensors: TensorValues[] = [];
 
   constructor(private readonly slots: TensorSlot[]) {}
 
@@ -55,8 +62,9 @@ export class FastRecordParser {
     if (line.indexOf(BACKSLASH) !== -1) return undefined;
     this.b = line;
     this.end = line.length;
-    this.meta = [undefined, undefined, undefined, undefined, undefined, undefined];
-    this.tensors = [];
+    this.meta.fill(undefined);
+    // Reused across lines: a record is only valid during the consumer's call.
+    this.tensors.length = 0;
     let sawMeta = false;
     let sawInputs = false;
     let sawOutputs = false;
@@ -68,20 +76,22 @@ export class FastRecordParser {
     for (;;) {
       if (b[p] !== QUOTE) return undefined;
       const ks = p + 1;
-      const ke = this.stringEnd(ks);
-      if (ke === FAIL) return undefined;
+      const ke = b.indexOf(QUOTE, ks);
+      if (ke === -1) return undefined;
       p = this.ws(ke + 1);
       if (b[p] !== COLON) return undefined;
       p = this.ws(p + 1);
-      if (this.is(ks, ke, K_META)) {
+      const which = this.knownKey(ks, ke, TOP_KEYS);
+      if (which < -1) return undefined;
+      if (which === 0) {
         if (sawMeta) return undefined;
         sawMeta = true;
         p = this.metadata(p);
-      } else if (this.is(ks, ke, K_INPUTS)) {
+      } else if (which === 1) {
         if (sawInputs) return undefined;
         sawInputs = true;
         p = this.tensorArray(p, "input");
-      } else if (this.is(ks, ke, K_OUTPUTS)) {
+      } else if (which === 2) {
         if (sawOutputs) return undefined;
         sawOutputs = true;
         p = this.tensorArray(p, "output");
@@ -98,10 +108,10 @@ export class FastRecordParser {
       break;
     }
     if (this.ws(p + 1) !== this.end) return undefined;
-    const [fleet, device, model, modelVersion, eventId, inferenceTime] = this.meta;
+    const [fleet, device, model, modelVersion, , inferenceTime] = this.meta;
     if (fleet === undefined || device === undefined || model === undefined || this.tensors.length === 0)
       return undefined;
-    return { fleet, device, model, modelVersion, eventId, inferenceTime, tensors: this.tensors };
+    return { fleet, device, model, modelVersion, inferenceTime, tensors: this.tensors };
   }
 
   private ws(p: number): number {
@@ -117,22 +127,34 @@ export class FastRecordParser {
   /** End of a string starting at `s` (after the quote); FAIL unless every byte is printable ASCII. */
   private stringEnd(s: number): number {
     const e = this.b.indexOf(QUOTE, s);
-    if (e === -1) return FAIL;
+    return e === -1 || !this.printable(s, e) ? FAIL : e;
+  }
+
+  /** JSON.parse rejects control characters in strings, and latin1 decoding is only right for ASCII. */
+  private printable(s: number, e: number): boolean {
     const b = this.b;
     for (let i = s; i < e; i++) {
       const c = b[i] as number;
-      if (c < 0x20 || c > 0x7e) return FAIL;
+      if (c < 0x20 || c > 0x7e) return false;
     }
-    return e;
+    return true;
   }
 
-  private intern(field: number, s: number, e: number): string {
+  /** The string at [s, e); undefined unless printable ASCII. A repeat of the field's last value is neither re-checked nor re-built. */
+  private intern(field: number, s: number, e: number): string | undefined {
     const prev = this.internBytes[field];
     if (prev !== undefined && this.is(s, e, prev)) return this.internStrings[field] as string;
+    if (!this.printable(s, e)) return undefined;
     const value = this.b.toString("latin1", s, e);
     this.internBytes[field] = Buffer.from(this.b.subarray(s, e));
     this.internStrings[field] = value;
     return value;
+  }
+
+  /** Index of the known key at [s, e) in `keys`, or -1 after checking the unknown key is printable (FAIL if not). */
+  private knownKey(s: number, e: number, keys: readonly Buffer[]): number {
+    for (let i = 0; i < keys.length; i++) if (this.is(s, e, keys[i] as Buffer)) return i;
+    return this.printable(s, e) ? -1 : FAIL - 1;
   }
 
   private is(s: number, e: number, k: Buffer): boolean {
@@ -150,23 +172,26 @@ export class FastRecordParser {
     for (;;) {
       if (b[p] !== QUOTE) return FAIL;
       const ks = p + 1;
-      const ke = this.stringEnd(ks);
-      if (ke === FAIL) return FAIL;
+      const ke = b.indexOf(QUOTE, ks);
+      if (ke === -1) return FAIL;
       p = this.ws(ke + 1);
       if (b[p] !== COLON) return FAIL;
       p = this.ws(p + 1);
-      let slot = -1;
-      for (let i = 0; i < META_KEYS.length; i++) {
-        if (this.is(ks, ke, META_KEYS[i] as Buffer)) {
-          slot = i;
-          break;
-        }
-      }
+      // The six metadata keys all differ in length: one comparison finds the candidate.
+      let slot = META_BY_LENGTH[ke - ks] ?? -1;
+      if (slot >= 0 && !this.is(ks, ke, META_KEYS[slot] as Buffer)) slot = -1;
+      if (slot < 0 && !this.printable(ks, ke)) return FAIL;
       if (slot >= 0) {
         if (this.meta[slot] !== undefined || b[p] !== QUOTE) return FAIL;
-        const ve = this.stringEnd(p + 1);
-        if (ve === FAIL) return FAIL;
-        this.meta[slot] = slot < 4 ? this.intern(slot, p + 1, ve) : b.toString("latin1", p + 1, ve);
+        const vs = p + 1;
+        const ve = b.indexOf(QUOTE, vs);
+        if (ve === -1) return FAIL;
+        let value: string | undefined;
+        if (slot < 4) value = this.intern(slot, vs, ve);
+        // eventId (slot 4) is validated but not kept: nothing downstream reads it.
+        else if (this.printable(vs, ve)) value = slot === 4 ? "" : b.toString("latin1", vs, ve);
+        if (value === undefined) return FAIL;
+        this.meta[slot] = value;
         p = ve + 1;
       } else {
         p = this.skipValue(p, 1);
@@ -212,24 +237,19 @@ export class FastRecordParser {
     for (;;) {
       if (b[p] !== QUOTE) return FAIL;
       const ks = p + 1;
-      const ke = this.stringEnd(ks);
-      if (ke === FAIL) return FAIL;
+      const ke = b.indexOf(QUOTE, ks);
+      if (ke === -1) return FAIL;
       p = this.ws(ke + 1);
       if (b[p] !== COLON) return FAIL;
       p = this.ws(p + 1);
-      const which = this.is(ks, ke, K_NAME)
-        ? 0
-        : this.is(ks, ke, K_DATA)
-          ? 1
-          : this.is(ks, ke, K_TYPE)
-            ? 2
-            : -1;
+      const which = this.knownKey(ks, ke, TENSOR_KEYS);
+      if (which < -1) return FAIL;
       if (which >= 0) {
         if (b[p] !== QUOTE) return FAIL;
         const s = p + 1;
-        // The data string is validated by the base64 decoder itself; others must be printable ASCII.
-        const e = which === 1 ? b.indexOf(QUOTE, s) : this.stringEnd(s);
-        if (e === FAIL) return FAIL;
+        // Found by indexOf only: the decoder validates data, intern() validates name and type.
+        const e = b.indexOf(QUOTE, s);
+        if (e === -1) return FAIL;
         if (which === 0) {
           if (ns >= 0) return FAIL;
           ns = s;
@@ -259,12 +279,15 @@ export class FastRecordParser {
     }
     if (ns < 0 || ds < 0 || ts < 0) return FAIL;
     const i = this.tensors.length;
-    const type = parseContentType(this.intern(6 + 2 * Math.min(i, 8), ts, te));
+    const typeText = this.intern(6 + 2 * Math.min(i, 8), ts, te);
+    const name = this.intern(7 + 2 * Math.min(i, 8), ns, ne);
+    if (typeText === undefined || name === undefined) return FAIL;
+    const type = parseContentType(typeText);
     if ("error" in type) return FAIL;
     const slot = slotAt(this.slots, i);
     const values = slot.decode(b, ds, de, type);
     if ("error" in values) return FAIL;
-    this.tensors.push({ kind, name: this.intern(7 + 2 * Math.min(i, 8), ns, ne), values });
+    this.tensors.push({ kind, name, values });
     return p;
   }
 

@@ -14,7 +14,6 @@ export interface CaptureRecord {
   device: string;
   model: string;
   modelVersion: string | undefined;
-  eventId: string | undefined;
   inferenceTime: string | undefined;
   tensors: TensorValues[];
 }

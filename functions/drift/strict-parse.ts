@@ -64,7 +64,6 @@ export function parseStrict(line: Buffer, slots: TensorSlot[]): CaptureRecord | 
     device: meta.deviceId as string,
     model: meta.modelName as string,
     modelVersion: meta.modelVersion as string | undefined,
-    eventId: meta.eventId as string | undefined,
     inferenceTime: meta.inferenceTime as string | undefined,
     tensors,
   };

@@ -27,7 +27,6 @@ const rec = (inputs: number[], outputs: number[], device = "d1"): CaptureRecord 
   device,
   model: "m",
   modelVersion: "1",
-  eventId: undefined,
   inferenceTime: undefined,
   tensors: [
     { kind: "input", name: "input", values: inputs },
