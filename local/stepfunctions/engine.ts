@@ -303,6 +303,9 @@ export class StepFunctionsEngine {
           StartTime: record.startDate,
         },
         StateMachine: { Id: machine.stateMachineArn, Name: machine.name },
+        // The engine leaves $$.State out; EnteredTime reads the endpoint's clock when a path asks for it,
+        // so a definition that passes "$$.State.EnteredTime" to a handler sees clock time, as on AWS.
+        State: this.stateContext(),
       },
     });
     abort = handle.abort;
@@ -360,6 +363,15 @@ export class StepFunctionsEngine {
       this.persist(record);
     })().finally(() => this.running.delete(record.executionArn));
     this.running.set(record.executionArn, { abort: handle.abort, done });
+  }
+
+  private stateContext(): Record<string, unknown> {
+    const state = {};
+    Object.defineProperty(state, "EnteredTime", {
+      enumerable: true,
+      get: () => this.opts.clock.now().toISOString(),
+    });
+    return state;
   }
 
   /** One in-process handler per Task state: Lambda function tasks, `lambda:invoke` tasks and the clock-driven Waits. */

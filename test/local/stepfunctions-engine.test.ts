@@ -208,4 +208,36 @@ describe("Step Functions engine", () => {
     expect(again.describeExecution(ok.executionArn).events).toHaveLength(ok.events.length);
     expect(again.listStateMachines().map((m) => m.name)).toEqual(["slow"]);
   });
+
+  it("$$.State.EnteredTime reads the endpoint's clock, so handlers can measure waits the way they would on AWS", async () => {
+    const { engine, clock } = setup();
+    const sm = engine.createStateMachine({
+      name: "timed",
+      definition: JSON.stringify({
+        StartAt: "Before",
+        States: {
+          Before: {
+            Type: "Pass",
+            Parameters: { "t.$": "$$.State.EnteredTime" },
+            ResultPath: "$.before",
+            Next: "Hold",
+          },
+          Hold: { Type: "Wait", Seconds: 600, Next: "After" },
+          After: {
+            Type: "Pass",
+            Parameters: { "t.$": "$$.State.EnteredTime" },
+            ResultPath: "$.after",
+            End: true,
+          },
+        },
+      }),
+    });
+    const start = clock.now().getTime();
+    const done = await engine.waitFor(
+      engine.startExecution({ stateMachineArn: sm.stateMachineArn }).executionArn,
+    );
+    const out = JSON.parse(done.output ?? "{}") as { before: { t: string }; after: { t: string } };
+    expect(Date.parse(out.before.t)).toBeGreaterThanOrEqual(start);
+    expect(Date.parse(out.after.t) - Date.parse(out.before.t)).toBeGreaterThanOrEqual(600_000);
+  });
 });
