@@ -16,6 +16,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     load: () => import("./baseline.ts"),
   },
   drift: { summary: "compare capture files with a baseline; report drift", load: () => import("./drift.ts") },
+  fleet: {
+    summary: "the local endpoint with a simulated Greengrass fleet, left running for the AWS CLI",
+    load: () => import("./fleet.ts"),
+  },
   demo: {
     summary: "the whole loop locally: approval → rollout to a simulated fleet → drift report (npm start)",
     load: () => import("./demo.ts"),
