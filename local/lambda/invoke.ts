@@ -82,7 +82,16 @@ export function applyLambdaEnvironment(env: Record<string, string>, owner: strin
 
 /** The variables that point every AWS SDK client in this process at the local endpoint. */
 export function endpointEnvironment(endpointUrl: string, region: string): Record<string, string> {
+  // Service-specific variables win over AWS_ENDPOINT_URL in the SDK: set them too, so a shell that
+  // exports one for real AWS cannot send an in-process handler there.
+  const perService = Object.fromEntries(
+    ["S3", "SAGEMAKER", "GREENGRASSV2", "IOT", "SFN", "EVENTBRIDGE", "SQS", "SCHEDULER"].map((s) => [
+      `AWS_ENDPOINT_URL_${s}`,
+      endpointUrl,
+    ]),
+  );
   return {
+    ...perService,
     AWS_ENDPOINT_URL: endpointUrl,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,

@@ -240,4 +240,39 @@ describe("Step Functions engine", () => {
     expect(Date.parse(out.before.t)).toBeGreaterThanOrEqual(start);
     expect(Date.parse(out.after.t) - Date.parse(out.before.t)).toBeGreaterThanOrEqual(600_000);
   });
+
+  it("in-process Lambda: timeouts, missing exports and load failures surface as Lambda's error types", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "lambda-"));
+    writeFileSync(
+      join(dir, "slow.mjs"),
+      "export const handler = () => new Promise((r) => setTimeout(r, 5000));\n",
+    );
+    writeFileSync(join(dir, "noexport.mjs"), "export const other = 1;\n");
+    writeFileSync(
+      join(dir, "ctx.mjs"),
+      "export const handler = async (e, c) => ({ arn: c.invokedFunctionArn, left: c.getRemainingTimeInMillis() > 0, env: process.env.LOCAL_TEST_VAR, e });\n",
+    );
+    const fn = (name: string, extra: Partial<ConstructorParameters<typeof LocalFunction>[0]> = {}) =>
+      new LocalFunction({
+        functionName: name,
+        modulePath: join(dir, `${name}.mjs`),
+        region,
+        accountId,
+        ...extra,
+      });
+    await expect(fn("slow", { timeoutSeconds: 0.05 }).invoke({})).rejects.toMatchObject({
+      errorType: "Sandbox.Timedout",
+      name: "Sandbox.Timedout",
+    });
+    await expect(fn("noexport").invoke({})).rejects.toMatchObject({ errorType: "Runtime.HandlerNotFound" });
+    await expect(fn("missing").invoke({})).rejects.toMatchObject({ errorType: "Runtime.ImportModuleError" });
+    const ctx = fn("ctx", { environment: { LOCAL_TEST_VAR: "set-before-load" } });
+    const event = { a: [1, 2] };
+    expect(await ctx.invoke(event)).toEqual({
+      arn: fnArn("ctx"),
+      left: true,
+      env: "set-before-load",
+      e: event,
+    });
+  });
 });
