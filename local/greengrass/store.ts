@@ -206,8 +206,20 @@ export class GreengrassStore {
     }
   }
 
+  private saveScheduled = false;
+
+  /**
+   * Writes the state once per turn of the event loop: a fleet reporting thousands of results
+   * would otherwise rewrite the whole file per report. `flush()` writes at once.
+   */
   private save(): void {
-    this.file.save();
+    if (this.saveScheduled) return;
+    this.saveScheduled = true;
+    setImmediate(() => {
+      if (!this.saveScheduled) return;
+      this.saveScheduled = false;
+      this.file.save();
+    });
   }
 
   private track(p: Promise<void>): void {
@@ -221,7 +233,8 @@ export class GreengrassStore {
   }
 
   flush(): void {
-    this.save();
+    this.saveScheduled = false;
+    this.file.save();
   }
 
   private now(): string {
