@@ -91,8 +91,8 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
   if (values.help) return undefined;
   const s = (k: string) => values[k] as string | undefined;
   const options: DemoOptions = {
-    canary: number("canary", s("canary"), 2, whole, "a whole number ≥ 0"),
-    fleet: number("fleet", s("fleet"), 8, whole, "a whole number ≥ 0"),
+    canary: number("canary", s("canary"), 2, whole, "a whole number ≥ 1"),
+    fleet: number("fleet", s("fleet"), 8, whole, "a whole number ≥ 1"),
     durationSeconds: number("duration", s("duration"), 3, (n) => n > 0 && n <= 600, "seconds in (0, 600]"),
     ratePerSecond: number(
       "rate",
@@ -114,7 +114,11 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
   } catch (error) {
     throw new DemoUsageError(`--drift-feature: ${(error as Error).message}`);
   }
-  if (options.canary + options.fleet === 0) throw new DemoUsageError("--canary and --fleet cannot both be 0");
+  // The pipeline's stages target both groups; an empty group never reaches its gate's threshold.
+  if (options.canary < 1 || options.fleet < 1)
+    throw new DemoUsageError(
+      "--canary and --fleet need at least 1 device each (the rollout has a stage for each group)",
+    );
   if (options.driftDevices > options.fleet + options.canary) {
     throw new DemoUsageError(
       `--drift-devices ${options.driftDevices} is more than the ${options.canary + options.fleet} devices`,

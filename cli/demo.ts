@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import { INFERENCE_COMPONENT_NAME } from "../edge/recipe.ts";
 import edgeConfig from "../edge-mlops.config.ts";
+import type { StageProgress } from "../functions/deployment/plan.ts";
 import { type LocalEndpoint, startLocalEndpoint } from "../local/endpoint.ts";
 import { type LocalFleet, startLocalFleet } from "../local/fleet/index.ts";
 import {
@@ -97,13 +98,29 @@ function deviceWatcher(fleet: LocalFleet, componentName: string) {
   };
 }
 
-function printEvent(event: HistoryEvent) {
-  const entered = event.stateEnteredEventDetails?.name;
-  if (entered && !/^(Check|Wait)/.test(entered)) say(`  → ${entered}`);
-  if (event.type === "ExecutionFailed")
-    say(
-      `  ✗ execution failed: ${event.executionFailedEventDetails?.error ?? ""} ${event.executionFailedEventDetails?.cause ?? ""}`,
-    );
+/** Prints states as they are entered, and each stage gate's device counts when they change. */
+function eventPrinter() {
+  let lastGate = "";
+  return (event: HistoryEvent) => {
+    const entered = event.stateEnteredEventDetails?.name;
+    if (entered && !/^(Check|Wait|RolloutGate)/.test(entered)) say(`  → ${entered}`);
+    const exited = event.stateExitedEventDetails;
+    if (exited?.name === "CheckRollout" && exited.output) {
+      const current = (JSON.parse(exited.output) as { rollout?: { current?: StageProgress } }).rollout
+        ?.current;
+      const c = current?.counts;
+      if (current && c) {
+        const line = `${current.stageName} gate: ${c.succeeded}/${c.total} succeeded, ${c.failed} failed, ${c.inProgress + c.queued} pending — ${current.status}${current.status === "IN_PROGRESS" && current.thresholdReachedAt ? " (threshold met, baking)" : ""}`;
+        if (line !== lastGate) say(`    ${line}`);
+        lastGate = line;
+      }
+    }
+    if (event.type === "ExecutionFailed") {
+      say(
+        `  ✗ execution failed: ${event.executionFailedEventDetails?.error ?? ""} ${event.executionFailedEventDetails?.cause ?? ""}`,
+      );
+    }
+  };
 }
 
 /**
@@ -180,7 +197,7 @@ export async function runDemoLoop(
   const outcome = await followExecution(clients.sfn, executionArn, {
     timeoutMs: 120_000,
     pollMs: 200,
-    onEvent: printEvent,
+    onEvent: eventPrinter(),
     onTick: watch,
   });
   const timings = stateTimings(outcome.events);
