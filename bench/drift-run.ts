@@ -1,7 +1,8 @@
 /**
  * One measurement in a fresh process (so peak RSS belongs to that measurement alone):
  *   node --import tsx bench/drift-run.ts full|floor <baselineDir> <files…>
- * Prints one JSON line: { mode, records, seconds, recordsPerSecond, cpuSeconds, recordsPerCpuSecond, maxRssMiB }.
+ * Prints one JSON line: { mode, records, seconds, recordsPerSecond, cpuSeconds, recordsPerCpuSecond, maxRssMiB, heapAfterGcMiB }.
+ * Run with --expose-gc for heapAfterGcMiB.
  */
 import { createReadStream } from "node:fs";
 import { compareToBaseline } from "../functions/drift/compare.ts";
@@ -51,6 +52,9 @@ async function full(paths: string[]): Promise<{ records: number; strict: number 
 const started = process.hrtime.bigint();
 const cpuStart = process.cpuUsage();
 const outcome = mode === "floor" ? { records: await floor(files), strict: 0 } : await full(files);
+// What the analysis still holds after a full GC (the merged profile): shows memory does not grow with input.
+(globalThis as { gc?: () => void }).gc?.();
+const retained = process.memoryUsage().heapUsed;
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 const cpu = process.cpuUsage(cpuStart);
 // CPU seconds of this process: far less disturbed than wall time when other work shares the cores.
@@ -65,5 +69,6 @@ process.stdout.write(
     cpuSeconds: Number(cpuSeconds.toFixed(3)),
     recordsPerCpuSecond: Math.round(outcome.records / cpuSeconds),
     maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    heapAfterGcMiB: Math.round(retained / 2 ** 20),
   })}\n`,
 );

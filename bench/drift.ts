@@ -30,6 +30,7 @@ interface Measurement {
   cpuSeconds: number;
   recordsPerCpuSecond: number;
   maxRssMiB: number;
+  heapAfterGcMiB: number;
 }
 
 async function writeFileOf(path: string, count: number, seed: number): Promise<void> {
@@ -51,7 +52,7 @@ async function measure(mode: "full" | "floor", baselineDir: string, files: strin
   for (let i = 0; i < RUNS; i++) {
     const { stdout } = await run(
       process.execPath,
-      ["--import", "tsx", join(here, "drift-run.ts"), mode, baselineDir, ...files],
+      ["--expose-gc", "--import", "tsx", join(here, "drift-run.ts"), mode, baselineDir, ...files],
       {
         maxBuffer: 1 << 20,
       },
@@ -110,7 +111,7 @@ try {
       row(`full analysis, ${n(large.records)}`, large),
       "",
       `full / floor: ${(full.recordsPerSecond / floor.recordsPerSecond).toFixed(2)}× wall, ${(full.recordsPerCpuSecond / floor.recordsPerCpuSecond).toFixed(2)}× CPU   (target ≥ 0.6×; ≥ 250,000 records/s)`,
-      `peak RSS ${n(small.records)} → ${n(large.records)} records: ${small.maxRssMiB} → ${large.maxRssMiB} MiB   (target: flat)`,
+      `peak RSS ${n(small.records)} → ${n(large.records)} records: ${small.maxRssMiB} → ${large.maxRssMiB} MiB   (target: flat); heap after GC: ${small.heapAfterGcMiB} → ${large.heapAfterGcMiB} MiB`,
       `records that needed the strict path: ${full.strictPath}`,
       `best of ${RUNS} runs each (by CPU rate); one process, one thread. Load average now: ${loadavg()
         .map((x) => x.toFixed(1))

@@ -156,6 +156,9 @@ ${sorted.map((d) => `<tr class="${d.drifted.length > 0 ? "bad" : "good"}"><td>${
 
 function quarantineTable(entries: QuarantineEntry[], total: number): string {
   if (total === 0) return "";
+  if (entries.length === 0) {
+    return `<h2>Quarantined records</h2><p>${total} record(s) could not be read and were skipped; each capture file's list is under <code>quarantine/</code> beside its profile.</p>`;
+  }
   const shown = entries.slice(0, 20);
   return `<h2>Quarantined records</h2><p>${total} record(s) could not be read and were skipped${shown.length < total ? `; first ${shown.length} shown` : ""}.</p>
 <table><thead><tr><th>file</th><th>line</th><th>reason</th></tr></thead><tbody>
