@@ -28,6 +28,16 @@ export class InvalidAggregateInputError extends Error {
   }
 }
 
+/** Some model/fleet could not be aggregated; the others were. A retry redoes only what is not done. */
+export class AggregationIncompleteError extends Error {
+  constructor(readonly failed: { model: string; fleet: string; reason?: string }[]) {
+    super(
+      `drift aggregation failed for ${failed.map((f) => `${f.model}/${f.fleet}: ${f.reason ?? "unknown"}`).join("; ")}`,
+    );
+    this.name = "AggregationIncompleteError";
+  }
+}
+
 export const handler = middy(async (event: AggregateEvent = {}) => {
   const time = event.time === undefined ? new Date() : new Date(event.time);
   if (Number.isNaN(time.getTime()))
@@ -36,7 +46,11 @@ export const handler = middy(async (event: AggregateEvent = {}) => {
   const outcomes = await aggregateDrift(window, { resultsBucket, capturePrefix, eventBusName, metrics });
   for (const o of outcomes) {
     if (o.status === "no-baseline") logger.warn("no baseline; model skipped", { ...o });
+    else if (o.status === "failed") logger.error("drift aggregation failed", { window: window.id, ...o });
     else logger.info("drift aggregated", { window: window.id, ...o });
   }
+  const failed = outcomes.filter((o) => o.status === "failed");
+  // Failing the invocation makes the scheduler retry; finished fleets are then recognised and skipped.
+  if (failed.length > 0) throw new AggregationIncompleteError(failed);
   return { window: window.id, outcomes };
 }).use(injectLambdaContext(logger));

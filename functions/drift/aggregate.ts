@@ -6,7 +6,7 @@ import { EDGE_MLOPS_SOURCE, EdgeMlopsDetailType } from "../../events/patterns.ts
 import { eventBridge as defaultEventBridge, s3 as defaultS3 } from "../shared/clients.ts";
 import { type Baseline, readBaseline, statisticsJson } from "./baseline.ts";
 import { compareToBaseline, type DriftResult } from "./compare.ts";
-import { BaselineError } from "./errors.ts";
+import { BaselineError, ProfileFormatError } from "./errors.ts";
 import { baselineKeys, normalizePrefix, parseProfileKey, resultPrefix } from "./keys.ts";
 import { emit, type MetricValue } from "./metrics.ts";
 import { Profile } from "./profile.ts";
@@ -26,7 +26,9 @@ export interface AggregateDeps {
 export interface FleetOutcome {
   model: string;
   fleet: string;
-  status: "written" | "unchanged" | "no-baseline";
+  status: "written" | "unchanged" | "no-baseline" | "failed";
+  /** Profiles that could not be read or parsed: left out of the merge, listed in drift.json. */
+  skippedProfiles?: { key: string; reason: string }[];
   profiles: number;
   records?: number;
   drifted?: boolean;
@@ -131,6 +133,7 @@ export interface DriftDocument extends DriftResult {
   baseline: string;
   /** Profile keys merged, sorted: a rerun over the same inputs is recognised and skipped. */
   inputs: string[];
+  skippedProfiles: { key: string; reason: string }[];
   devices: (DeviceSummary & { violations: number })[];
 }
 
@@ -146,15 +149,24 @@ export async function aggregateDrift(window: DriftWindow, deps: AggregateDeps): 
   const groups = await windowProfiles(s3, deps.resultsBucket, deps.capturePrefix, window);
   const baselines = new Map<string, Baseline | undefined>();
   const outcomes: FleetOutcome[] = [];
+  const unreadable = new Map<string, string>();
   for (const { model, fleet, keys } of groups) {
-    if (!baselines.has(model)) {
+    if (!baselines.has(model) && !unreadable.has(model)) {
       try {
         baselines.set(model, await loadBaseline(s3, deps.resultsBucket, model));
       } catch (err) {
-        throw new BaselineError(`baseline of ${model} is unreadable: ${(err as Error).message}`, {
-          cause: err,
-        });
+        unreadable.set(
+          model,
+          new BaselineError(`baseline of ${model} is unreadable: ${(err as Error).message}`, { cause: err })
+            .message,
+        );
       }
+    }
+    // One model's broken baseline or one fleet's failure must not hold back the others.
+    const broken = unreadable.get(model);
+    if (broken !== undefined) {
+      outcomes.push({ model, fleet, status: "failed", profiles: keys.length, reason: broken });
+      continue;
     }
     const baseline = baselines.get(model);
     if (baseline === undefined) {
@@ -168,7 +180,17 @@ export async function aggregateDrift(window: DriftWindow, deps: AggregateDeps): 
       });
       continue;
     }
-    outcomes.push(await aggregateFleet(model, fleet, keys, baseline, window, deps, s3));
+    try {
+      outcomes.push(await aggregateFleet(model, fleet, keys, baseline, window, deps, s3));
+    } catch (err) {
+      outcomes.push({
+        model,
+        fleet,
+        status: "failed",
+        profiles: keys.length,
+        reason: (err as Error).message,
+      });
+    }
   }
   return outcomes;
 }
@@ -200,7 +222,21 @@ async function aggregateFleet(
 
   // Merge one profile at a time: memory stays at one merged profile whatever the window holds.
   const merged = new Profile();
-  for (const key of keys) merged.merge(Profile.fromJSON(await getJson(s3, deps.resultsBucket, key)));
+  const skippedProfiles: { key: string; reason: string }[] = [];
+  for (const key of keys) {
+    let profile: Profile;
+    try {
+      profile = Profile.fromJSON(await getJson(s3, deps.resultsBucket, key));
+    } catch (err) {
+      // A corrupt profile is set aside (and listed), the rest of the window still counts.
+      if (err instanceof SyntaxError || err instanceof ProfileFormatError) {
+        skippedProfiles.push({ key, reason: err.message });
+        continue;
+      }
+      throw err;
+    }
+    merged.merge(profile);
+  }
   const fleetGroup = merged.rollup((g) => g.model === model && g.fleet === fleet) ?? merged.rollup();
   if (fleetGroup === undefined)
     return { model, fleet, status: "unchanged", profiles: keys.length, reason: "profiles hold no records" };
@@ -230,6 +266,7 @@ async function aggregateFleet(
     window: { id: window.id, start: window.start.toISOString(), end: window.end.toISOString() },
     baseline: `s3://${deps.resultsBucket}/${k.statistics}`,
     inputs: keys,
+    skippedProfiles,
     devices,
   };
   const put = (name: string, body: string, contentType: string) =>
@@ -277,6 +314,7 @@ async function aggregateFleet(
     drifted: result.drifted,
     eventSent,
     resultKey: driftKey,
+    ...(skippedProfiles.length > 0 ? { skippedProfiles } : {}),
   };
 }
 

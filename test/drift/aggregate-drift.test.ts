@@ -257,3 +257,61 @@ describe("aggregate-drift handler", () => {
     await expect(handler({ time: "yesterday" }, context)).rejects.toThrow(/is not a date/);
   });
 });
+
+describe("aggregate-drift: one bad input does not take down the rest", () => {
+  it("a corrupt profile is set aside and listed; the window is still aggregated", async () => {
+    s3.on(GetObjectCommand, { Key: p2 }).callsFake(() => ({
+      Body: sdkStreamMixin(Readable.from([Buffer.from('{"version":1,"groups":')])),
+    }));
+    const res = await handler(event(), context);
+    expect(res.outcomes).toEqual([
+      expect.objectContaining({
+        status: "written",
+        records: 1501,
+        skippedProfiles: [{ key: p2, reason: expect.stringMatching(/JSON/) }],
+      }),
+    ]);
+    const doc = JSON.parse(written().get(`${resultsPrefix}drift.json`) as string);
+    expect(doc.skippedProfiles).toEqual([{ key: p2, reason: expect.any(String) }]);
+    expect(doc.inputs).toEqual([p1, p2]);
+  });
+
+  it("an unreadable baseline fails its model only, and the invocation reports it for a retry", async () => {
+    s3.on(ListObjectsV2Command, { Prefix: "profiles/capture/fleet-a/", Delimiter: "/" }).resolves({
+      CommonPrefixes: [
+        { Prefix: "profiles/capture/fleet-a/broken/" },
+        { Prefix: "profiles/capture/fleet-a/classifier/" },
+      ],
+    });
+    s3.on(ListObjectsV2Command, { Prefix: "profiles/capture/fleet-a/broken/2026/11/24/22/" }).resolves({
+      Contents: [{ Key: "profiles/capture/fleet-a/broken/2026/11/24/22/x.jsonl.cc.json" }],
+    });
+    s3.on(GetObjectCommand, { Key: "baselines/broken/statistics.json" }).callsFake(() =>
+      jsonBody({ features: "nope" }),
+    );
+    s3.on(GetObjectCommand, { Key: "baselines/broken/constraints.json" }).callsFake(() =>
+      jsonBody({ features: [] }),
+    );
+    await expect(handler(event(), context)).rejects.toThrow(
+      /^drift aggregation failed for broken\/fleet-a: baseline of broken is unreadable: statistics.json has no features array$/,
+    );
+    // classifier/fleet-a was still aggregated.
+    expect([...written().keys()]).toContain(`${resultsPrefix}drift.json`);
+  });
+});
+
+describe("aggregation window", () => {
+  it("covers the whole hours before the scheduled time", async () => {
+    const { windowEndingAt } = await import("../../functions/drift/window.ts");
+    expect(windowEndingAt(new Date("2026-11-25T03:00:12Z"), 1)).toMatchObject({
+      id: "2026/11/25/02",
+      hourPaths: ["2026/11/25/02"],
+    });
+    expect(windowEndingAt(new Date("2026-11-25T01:30:00Z"), 3)).toMatchObject({
+      id: "2026/11/24/22-3h",
+      hourPaths: ["2026/11/24/22", "2026/11/24/23", "2026/11/25/00"],
+      start: new Date("2026-11-24T22:00:00Z"),
+      end: new Date("2026-11-25T01:00:00Z"),
+    });
+  });
+});

@@ -181,3 +181,32 @@ describe("analyze-capture handler", () => {
     expect(s3).not.toHaveReceivedCommand(PutObjectCommand);
   });
 });
+
+describe("analyze-capture: notifications it should not act on", () => {
+  const one = (key: string, bucket = "edge-mlops-capture") => {
+    const event = fixture("sqs-s3-batch.json");
+    const first = event.Records[0];
+    if (first === undefined) throw new Error("fixture has no records");
+    const body = JSON.parse(first.body);
+    body.Records[0].s3.object.key = key;
+    body.Records[0].s3.bucket.name = bucket;
+    first.body = JSON.stringify(body);
+    event.Records = [first];
+    return event;
+  };
+
+  it("a key outside <prefix>/<fleet>/<model>/YYYY/MM/DD/HH/ is acknowledged and left alone", async () => {
+    const res = await handler(one("capture/fleet-a/notes.txt"), context);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3.calls()).toHaveLength(0);
+  });
+
+  it("a notification from another bucket is acknowledged and left alone", async () => {
+    const res = await handler(
+      one("capture/fleet-a/classifier/2026/11/24/22/a.jsonl", "someone-elses-bucket"),
+      context,
+    );
+    expect(res.batchItemFailures).toEqual([]);
+    expect(s3.calls()).toHaveLength(0);
+  });
+});
