@@ -2,7 +2,11 @@ import { ProfileFormatError } from "./errors.ts";
 import type { CaptureRecord, QuarantineEntry, TensorKind } from "./record.ts";
 import { type CategoricalJson, CategoricalStats, type NumericJson, NumericStats } from "./stats.ts";
 
-export type FeatureJson = { name: string; kind: TensorKind } & (NumericJson | CategoricalJson);
+/** `missing` (records without this feature) is derived on write for readers; merging recomputes it. */
+export type FeatureJson = { name: string; kind: TensorKind; missing?: number } & (
+  | NumericJson
+  | CategoricalJson
+);
 
 export interface GroupJson {
   model: string;
@@ -166,7 +170,12 @@ export class GroupProfile {
       modelVersions: Object.fromEntries(this.modelVersions),
       firstInferenceTime: this.firstInferenceTime,
       lastInferenceTime: this.lastInferenceTime,
-      features: this.features().map((f) => ({ name: f.name, kind: f.kind, ...f.stats.toJSON() })),
+      features: this.features().map((f) => ({
+        name: f.name,
+        kind: f.kind,
+        missing: Math.max(0, this.records - f.stats.present - f.stats.nonFinite),
+        ...f.stats.toJSON(),
+      })),
     };
   }
 

@@ -174,3 +174,20 @@ describe("edge-mlops baseline / drift", () => {
     expect(bad).toMatchObject({ code: 1, stderr: expect.stringMatching(/^unknown command: nope/) });
   });
 });
+
+describe("progress", () => {
+  it("shows a self-overwriting progress line on a TTY, and clears it", async () => {
+    await writeFile(join(dir, "big.jsonl"), `${[...syntheticLines(60_000, { seed: 9 })].join("\n")}\n`);
+    const tty = Object.getOwnPropertyDescriptor(process.stderr, "isTTY");
+    Object.defineProperty(process.stderr, "isTTY", { value: true, configurable: true });
+    try {
+      expect(await cli("drift", "--baseline", join(dir, "bl"), join(dir, "big.jsonl"))).toBe(0);
+    } finally {
+      if (tty === undefined) Reflect.deleteProperty(process.stderr, "isTTY");
+      else Object.defineProperty(process.stderr, "isTTY", tty);
+    }
+    expect(err[0]).toMatch(/^\r50,000 records · 0 files done · [\d,]+ rec\/s $/);
+    expect(err.at(-1)).toBe("\r\x1b[2K");
+    expect(out.join("")).toMatch(/^records: 60000 total/);
+  });
+});
