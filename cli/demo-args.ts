@@ -19,6 +19,8 @@ options:
   --drift-devices K      how many devices (the last ones of "fleet") get the drift (default 2)
   --port N               endpoint port (default: a free one)
   --state-dir DIR        endpoint state (default: a temporary folder, removed at exit); reset at start
+  --fail-canary          then approve a second version whose install fails on the canary devices,
+                         to watch the gate fail and the groups roll back
   --keep-running         keep endpoint and fleet up after the summary, for the AWS CLI (Ctrl-C stops)
   -h, --help             this text
 
@@ -36,6 +38,7 @@ export interface DemoOptions {
   port: number;
   stateDir?: string;
   keepRunning: boolean;
+  failCanary: boolean;
 }
 
 /** Bad command-line options; the message names the option. */
@@ -80,6 +83,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
         port: { type: "string" },
         "state-dir": { type: "string" },
         "keep-running": { type: "boolean" },
+        "fail-canary": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -107,6 +111,7 @@ export function parseDemoArgs(argv: string[]): DemoOptions | undefined {
     driftDevices: number("drift-devices", s("drift-devices"), 2, whole, "a whole number ≥ 0"),
     port: number("port", s("port"), 0, (n) => whole(n) && n <= 65535, "a port number (0 picks a free one)"),
     keepRunning: Boolean(values["keep-running"]),
+    failCanary: Boolean(values["fail-canary"]),
     ...(s("state-dir") ? { stateDir: s("state-dir") } : {}),
   };
   try {

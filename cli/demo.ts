@@ -52,6 +52,8 @@ export interface DemoResult {
   timings: StateTiming[];
   devices: Array<{ thingName: string; groups: string[]; components: Record<string, string> }>;
   drift: FleetDrift;
+  /** With --fail-canary: the second execution, which must fail at the canary gate and roll back. */
+  failedRollout?: { executionArn: string; status: string; error?: string };
   wallSeconds: number;
 }
 
@@ -176,32 +178,39 @@ export async function runDemoLoop(
     `models/${group.modelPackageGroupName}/classifier.onnx`,
     exampleModelFile(repoRoot),
   );
-  const packageArn = await step("model package registered (PendingManualApproval)", () =>
-    registerModelPackage(clients.sagemaker, {
-      groupName: group.modelPackageGroupName,
-      modelDataUrl,
-      dataInputConfig: '{"input":[1,16]}',
-      // The configured bake times are for a real fleet; a laptop demo bakes for seconds.
-      metadata: { "edge-mlops:stage.canary.bakeSeconds": "2", "edge-mlops:stage.fleet.bakeSeconds": "1" },
-    }),
-  );
-  say(`  ${packageArn}`);
-  const version = Number(packageArn.slice(packageArn.lastIndexOf("/") + 1));
-  await approve(clients.sagemaker, packageArn);
-  say("✓ model package approved (UpdateModelPackage → Model Package State Change → start-deployment)");
-  const executionArn = await step("execution started by the approval event", () =>
-    executionFor(clients.sfn, stateMachineArnOf(endpoint.context), group.modelPackageGroupName, version),
-  );
-  say(`  ${executionArn}`);
   const watch = deviceWatcher(fleet, group.componentName);
-  const outcome = await followExecution(clients.sfn, executionArn, {
-    timeoutMs: 120_000,
-    pollMs: 200,
-    onEvent: eventPrinter(),
-    onTick: watch,
-  });
-  const timings = stateTimings(outcome.events);
-  say(`${outcome.status === "SUCCEEDED" ? "✓" : "✗"} execution ${outcome.status}`);
+  /** Registers a package version, approves it and follows the execution the approval starts. */
+  const rollout = async () => {
+    const packageArn = await step("model package registered (PendingManualApproval)", () =>
+      registerModelPackage(clients.sagemaker, {
+        groupName: group.modelPackageGroupName,
+        modelDataUrl,
+        dataInputConfig: '{"input":[1,16]}',
+        // The configured bake times are for a real fleet; a laptop demo bakes for seconds.
+        metadata: { "edge-mlops:stage.canary.bakeSeconds": "2", "edge-mlops:stage.fleet.bakeSeconds": "1" },
+      }),
+    );
+    say(`  ${packageArn}`);
+    const version = Number(packageArn.slice(packageArn.lastIndexOf("/") + 1));
+    await approve(clients.sagemaker, packageArn);
+    say("✓ model package approved (UpdateModelPackage → Model Package State Change → start-deployment)");
+    const executionArn = await step("execution started by the approval event", () =>
+      executionFor(clients.sfn, stateMachineArnOf(endpoint.context), group.modelPackageGroupName, version),
+    );
+    say(`  ${executionArn}`);
+    const outcome = await followExecution(clients.sfn, executionArn, {
+      timeoutMs: 120_000,
+      pollMs: 200,
+      onEvent: eventPrinter(),
+      onTick: watch,
+    });
+    watch();
+    say(`${outcome.status === "SUCCEEDED" ? "✓" : "✗"} execution ${outcome.status}`);
+    return { version, executionArn, outcome, timings: stateTimings(outcome.events) };
+  };
+
+  const first = await rollout();
+  const { executionArn, outcome, timings } = first;
   if (outcome.status !== "SUCCEEDED") {
     printTimings(timings, endpoint.clock.timeScale);
     throw new DemoStepError(
@@ -218,6 +227,35 @@ export async function runDemoLoop(
     throw new DemoStepError("rollout", error.message);
   });
   watch();
+
+  let failedRollout: DemoResult["failedRollout"];
+  if (options.failCanary) {
+    const next = `1.0.${first.version + 1}`;
+    say(`  next version ${next} will fail to install on the canary devices (--fail-canary)`);
+    for (const d of fleet.devices.filter((x) => x.thingGroupNames.includes("canary"))) {
+      d.knobs = { ...d.knobs, failInstall: [{ componentName: group.componentName, versions: [next] }] };
+    }
+    const second = await rollout();
+    const states = second.outcome.events.flatMap((e) =>
+      e.stateEnteredEventDetails?.name ? [e.stateEnteredEventDetails.name] : [],
+    );
+    const previous = `1.0.${first.version}`;
+    const back = fleet.devices.every((d) => d.components().get(group.componentName) === previous);
+    if (second.outcome.status !== "FAILED" || !states.includes("Rollback") || !back) {
+      throw new DemoStepError(
+        "rollback",
+        `expected the canary gate to fail and every device to stay on ${previous}; execution ${second.outcome.status}, states ${states.join(" → ")}`,
+      );
+    }
+    say(
+      `✓ canary gate failed, groups rolled back: every device still runs ${group.componentName}@${previous}`,
+    );
+    failedRollout = {
+      executionArn: second.executionArn,
+      status: second.outcome.status,
+      ...(second.outcome.error ? { error: second.outcome.error } : {}),
+    };
+  }
 
   const drifted = fleet.devices.slice(fleet.devices.length - options.driftDevices);
   for (const d of drifted) {
@@ -255,6 +293,7 @@ export async function runDemoLoop(
     timings,
     devices: versionsOf(fleet),
     drift,
+    ...(failedRollout ? { failedRollout } : {}),
     wallSeconds: (Date.now() - started) / 1000,
   };
 }
@@ -276,6 +315,11 @@ function printTimings(timings: StateTiming[], timeScale: number) {
 function printSummary(result: DemoResult, timeScale: number) {
   process.stdout.write(`\n──── summary ────\nexecution: ${result.status}  ${result.executionArn}\n`);
   printTimings(result.timings, timeScale);
+  if (result.failedRollout) {
+    process.stdout.write(
+      `\nsecond execution (install fails on canary): ${result.failedRollout.status} ${result.failedRollout.error ?? ""}, rolled back  ${result.failedRollout.executionArn}\n`,
+    );
+  }
   process.stdout.write("\ndevices (group: components):\n");
   for (const d of result.devices) {
     const comps = Object.entries(d.components)
