@@ -127,6 +127,37 @@ export async function loadBaseline(
   return readBaseline(stats, cons);
 }
 
+/** Profiles downloaded ahead of the merge: S3 latency, not parsing, dominates a window of many small files. */
+const PROFILE_FETCH_CONCURRENCY = 8;
+
+/**
+ * Yields [key, pending result] in key order while keeping up to `width` fetches in flight. Each
+ * pending result has a no-op catch attached so a failure surfaces where it is awaited, in order.
+ */
+async function* prefetched<T>(
+  keys: readonly string[],
+  width: number,
+  fetch: (key: string) => Promise<T>,
+): AsyncGenerator<[string, Promise<T>]> {
+  const inFlight: [string, Promise<T>][] = [];
+  let next = 0;
+  const fill = () => {
+    while (inFlight.length < width && next < keys.length) {
+      const key = keys[next++] as string;
+      const p = fetch(key);
+      p.catch(() => {});
+      inFlight.push([key, p]);
+    }
+  };
+  fill();
+  while (inFlight.length > 0) {
+    const head = inFlight.shift() as [string, Promise<T>];
+    await head[1].catch(() => {});
+    fill();
+    yield head;
+  }
+}
+
 /** Drift result document (drift.json): the fleet result plus per-device summaries and provenance. */
 export interface DriftDocument extends DriftResult {
   window: { id: string; start: string; end: string };
@@ -223,10 +254,12 @@ async function aggregateFleet(
   // Merge one profile at a time: memory stays at one merged profile whatever the window holds.
   const merged = new Profile();
   const skippedProfiles: { key: string; reason: string }[] = [];
-  for (const key of keys) {
+  for await (const [key, doc] of prefetched(keys, PROFILE_FETCH_CONCURRENCY, (k) =>
+    getJson(s3, deps.resultsBucket, k),
+  )) {
     let profile: Profile;
     try {
-      profile = Profile.fromJSON(await getJson(s3, deps.resultsBucket, key));
+      profile = Profile.fromJSON(await doc);
     } catch (err) {
       // A corrupt profile is set aside (and listed), the rest of the window still counts.
       if (err instanceof SyntaxError || err instanceof ProfileFormatError) {
