@@ -30,6 +30,8 @@ const esc = (s: string) =>
 const num = (x: number | null | undefined, digits = 4) =>
   x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits);
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+// Small shares keep two significant digits: "0.020%" says more than "0.0%".
+const share = (x: number) => (x >= 0.01 ? pct(x) : `${Number((x * 100).toPrecision(2))}%`);
 
 /** Drifted first, then by distance (largest first), so the table reads as a to-do list. */
 export function orderFeatures(features: readonly FeatureDrift[]): FeatureDrift[] {
@@ -87,7 +89,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}h3{font-siz
 .sub{color:#6b7280;margin:0 0 16px}
 .cards{display:flex;gap:12px;flex-wrap:wrap;margin:12px 0}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:10px 14px;min-width:120px}
-.card b{display:block;font-size:20px}
+.card b{display:block;font-size:20px}.card small{color:#6b7280}
 .verdict{display:inline-block;padding:6px 12px;border-radius:6px;font-weight:600}
 .verdict.bad{background:#fee2e2;color:${COLORS.drift}}.verdict.good{background:#dcfce7;color:${COLORS.ok}}
 table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e5e7eb;border-radius:8px;overflow:hidden}
@@ -111,7 +113,7 @@ ${verdict}
 <div class="cards">
 <div class="card">records<b>${r.total}</b></div>
 <div class="card">valid<b>${r.valid}</b></div>
-<div class="card">quarantined<b>${r.quarantined}</b>${r.total > 0 ? pct(r.quarantined / r.total) : ""}</div>
+<div class="card">quarantined<b>${r.quarantined}</b>${r.quarantined > 0 && r.total > 0 ? `<small>${share(r.quarantined / r.total)} of records</small>` : ""}</div>
 <div class="card">violations<b>${result.violations.length}</b></div>
 </div>
 <p class="legend">Charts:<span class="sw" style="background:${COLORS.baseline}"></span>baseline<span class="sw" style="background:${COLORS.current}"></span>current</p>
