@@ -75,8 +75,9 @@ export class NumericStats {
     this.nonFinite += o.nonFinite;
     this.integral += o.integral;
     this.sum += o.sum;
-    this.min = Math.min(this.min, o.min);
-    this.max = Math.max(this.max, o.max);
+    // Same comparisons as add(), so ±0 ties resolve the same way merged or not.
+    if (o.min < this.min) this.min = o.min;
+    if (o.max > this.max) this.max = o.max;
     this.sketch.merge(o.sketch);
     return this;
   }
