@@ -64,6 +64,11 @@ export function Monitoring({ stack }: StackContext) {
     timeout: ANALYZE_TIMEOUT,
     memorySize: 1024,
     grants: [
+      // Without ListBucket S3 answers 403, not 404, for a profile not written yet, and a redelivered
+      // file would be read and profiled again; scoped to the profiles prefix.
+      allow(["s3:ListBucket"], [resultsBucket.bucketArn], {
+        conditions: { StringLike: { "s3:prefix": [`${resultPrefixes.profiles}*`] } },
+      }),
       allow(["s3:GetObject"], [captureBucket.arnForObjects(`${capturePrefix}*`)], {
         wildcardReason: "Any capture file under the configured prefix (fleet/model/date/hour keys).",
       }),
@@ -109,8 +114,11 @@ export function Monitoring({ stack }: StackContext) {
         ],
         { wildcardReason: "Reads the window's per-file profiles and each model's baseline files." },
       ),
-      allow(["s3:PutObject"], [resultsBucket.arnForObjects(`${resultPrefixes.results}*`)], {
-        wildcardReason: "Writes violations, drift results and reports per model, fleet, device and window.",
+      // GetObject on results too: the drift.json already written for a window is how a retried
+      // schedule is recognised, so it neither rewrites results nor sends ModelDriftDetected twice.
+      allow(["s3:GetObject", "s3:PutObject"], [resultsBucket.arnForObjects(`${resultPrefixes.results}*`)], {
+        wildcardReason:
+          "Reads and writes violations, drift results and reports per model, fleet, device and window.",
       }),
       allow(["events:PutEvents"], [bus.eventBusArn]),
     ],

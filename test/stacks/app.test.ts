@@ -447,6 +447,19 @@ describe("IAM", () => {
       under("quarantine"),
     ]);
     expect(s3Resources(monitoring, "AggregateDrift", "s3:PutObject")).toEqual([under("results")]);
+    const listing = identityStatements(monitoring).filter(
+      (s) =>
+        s.role === roleOfFunction(monitoring, "AnalyzeCapture") &&
+        asList(s.statement.Action).includes("s3:ListBucket"),
+    );
+    expect(listing.map((s) => s.statement.Condition)).toEqual([
+      { StringLike: { "s3:prefix": ["profiles/*"] } },
+    ]);
+    expect(s3Resources(monitoring, "AggregateDrift", "s3:GetObject")).toEqual([
+      under("profiles"),
+      under("baselines"),
+      under("results"),
+    ]);
   });
 
   it("creates the SageMaker execution role for Neo when the configuration names none", () => {
@@ -477,6 +490,7 @@ describe("IAM", () => {
   it("gives the drift functions only their S3 prefixes and the bus", () => {
     expect(callsOf(monitoring, "AnalyzeCapture")).toEqual([
       "s3:GetObject",
+      "s3:ListBucket",
       "s3:PutObject",
       "sqs:ChangeMessageVisibility",
       "sqs:DeleteMessage",
