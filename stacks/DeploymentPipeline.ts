@@ -13,7 +13,7 @@ import { useProject } from "sst/project.js";
 import { approvalEventPattern, type EventPattern, redeployScheduleInput } from "../events/patterns.ts";
 import {
   type DefinitionSubstitutions,
-  edgeDeploymentAslPath,
+  edgeDeploymentAslFile,
   type TaskFunctionKey,
   taskFunctionKeys,
   taskFunctions,
@@ -44,11 +44,11 @@ export function toCdkEventPattern(pattern: EventPattern): CdkEventPattern {
 }
 
 /**
- * The ASL file sits beside `stepfunctions/edge-deployment.ts`; resolve it from the project root
+ * Resolve the ASL file from the project root
  * because `sst deploy` bundles this code into one file at the root, where `import.meta.url` differs.
  */
 export function aslFile(): string {
-  return path.join(useProject().paths.root, "stepfunctions", path.basename(edgeDeploymentAslPath));
+  return path.join(useProject().paths.root, edgeDeploymentAslFile);
 }
 
 export function DeploymentPipeline({ stack }: StackContext) {

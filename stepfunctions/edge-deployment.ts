@@ -1,6 +1,12 @@
 import { fileURLToPath } from "node:url";
 
-/** The one state machine definition, shared by the stack, the scenario tests and the local endpoint. */
+/** The one state machine definition, relative to the repository root (what the stack reads at synth). */
+export const edgeDeploymentAslFile = "stepfunctions/edge-deployment.asl.json";
+
+/**
+ * The same file as an absolute path, for code that runs from the source tree (tests, local endpoint).
+ * Bundled code (the SST config) must resolve `edgeDeploymentAslFile` from the project root instead.
+ */
 export const edgeDeploymentAslPath = fileURLToPath(new URL("./edge-deployment.asl.json", import.meta.url));
 
 /**
