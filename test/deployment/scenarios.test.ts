@@ -393,7 +393,9 @@ describe("edge-deployment state machine (real ASL, real handlers, mocked AWS)", 
     expect(rerun.status, rerun.cause).toBe("SUCCEEDED");
     const adopted = rerun.events
       .filter((e) => e.type === "StateExited" && e.state?.name === "StartCompilation")
-      .map((e) => (e.state?.output as { compilation: { adopted: boolean } }).compilation.adopted);
+      .map(
+        (e) => (e.state?.output as { compilation: { adopted: boolean } } | undefined)?.compilation.adopted,
+      );
     expect(adopted).toEqual([true, true]);
     expect(greengrass).toHaveReceivedCommandTimes(GetComponentCommand, 1);
     expect(greengrass).toHaveReceivedCommandTimes(CreateDeploymentCommand, 2);
