@@ -91,7 +91,8 @@ export const createService: ServiceFactory = (ctx: LocalContext) => {
     input: driftScheduleInput(settings.config.driftWindowHours),
     target: (input) => aggregate.invoke(input),
   });
-  if (settings.autoSchedules) scheduler.start();
+  // On an instant clock (time scale 0) "on the clock" means nothing: schedules run on tick only.
+  if (settings.autoSchedules && (ctx.clock as { timeScale?: number }).timeScale !== 0) scheduler.start();
   ctx.addAdminRoute?.("POST", "tick", async (body) => {
     const name = (body as { schedule?: unknown } | undefined)?.schedule;
     if (name !== undefined && typeof name !== "string") throw new Error("schedule must be a schedule name");

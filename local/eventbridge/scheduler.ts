@@ -37,7 +37,9 @@ export class Scheduler {
   private running = false;
   readonly runs: ScheduleRun[] = [];
 
-  constructor(private readonly opts: { clock: Clock; region: string; accountId: string }) {}
+  constructor(
+    private readonly opts: { clock: Clock; region: string; accountId: string; minWallIntervalMs?: number },
+  ) {}
 
   add(def: ScheduleDefinition): void {
     const parsed = parseScheduleExpression(def.expression);
@@ -67,6 +69,8 @@ export class Scheduler {
       if (!this.running || this.schedules.get(entry.name) !== entry) return;
       await this.fire(entry, next, "clock");
       after = next;
+      // However fast the clock runs, a schedule fires at most once per wall second: no hot loop on an instant clock.
+      await new Promise((resolve) => setTimeout(resolve, this.opts.minWallIntervalMs ?? 1000).unref());
     }
   }
 

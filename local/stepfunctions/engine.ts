@@ -382,6 +382,8 @@ export class StepFunctionsEngine {
     }
     for (const [state, wait] of prepared.waits) {
       handlers[state] = async (input) => {
+        // Let WaitStateEntered be stamped before the clock moves on.
+        await new Promise((resolve) => setImmediate(resolve));
         await this.opts.clock.sleep(waitSeconds(wait, input, this.opts.clock.now()));
         return input;
       };

@@ -132,7 +132,12 @@ describe("schedule expressions", () => {
 describe("Scheduler", () => {
   it("fires on the clock and on tick with Scheduler's context attributes filled in", async () => {
     const clock = new ScaledClock(0, start);
-    const scheduler = new Scheduler({ clock, region: "us-east-1", accountId: "000000000000" });
+    const scheduler = new Scheduler({
+      clock,
+      region: "us-east-1",
+      accountId: "000000000000",
+      minWallIntervalMs: 1,
+    });
     const inputs: unknown[] = [];
     scheduler.add({
       name: "redeploy",
