@@ -7,12 +7,16 @@
  * - `pendingDeploymentsFor(thingName)` — the latest ACTIVE deployment of every target the device
  *   belongs to (its thing ARN and its groups) that the device has not yet finished, oldest first,
  *   with the components map to install. What a device polls for, as a nucleus gets its job.
+ * - `latestDeploymentsFor(thingName)` — the same, finished or not (a nucleus keeps the latest per target).
  * - `componentRecipe(name, version)` — the parsed recipe of a DEPLOYABLE component version.
+ * - `deployableVersions(name)` — every DEPLOYABLE version, for resolving dependency requirements.
  * - `reportEffectiveDeployment(thingName, deploymentId, status, reason?)` — the device's result
  *   (IN_PROGRESS | SUCCEEDED | FAILED | …). Also moves the deployment's IoT job execution for that
  *   thing, so iot DescribeJob `jobProcessDetails` counts move; a thing-targeted deployment
  *   becomes COMPLETED or FAILED.
  * - `reportInstalledComponents(thingName, list)` — what the device now runs (ListInstalledComponents).
+ *
+ * Reach the store of a running endpoint with `greengrassStoreOf(endpoint.url)` (index.ts).
  *
  * Component versions move REQUESTED → INITIATED → DEPLOYABLE on the endpoint's clock, or FAILED
  * when an s3:// artifact is missing or its Digest does not match.
