@@ -69,6 +69,10 @@ export const redeployScheduleInput = JSON.stringify({
   },
 });
 
+/** The payload the drift schedule sends to aggregate-drift: the window ends at the scheduled time. */
+export const driftScheduleInput = (windowHours: number) =>
+  JSON.stringify({ time: "<aws.scheduler.scheduled-time>", windowHours });
+
 /** The SageMaker event's `detail`, as far as this project reads it. */
 export interface ModelPackageStateChangeDetail {
   ModelPackageGroupName: string;

@@ -5,6 +5,7 @@ import { SqsDestination } from "aws-cdk-lib/aws-s3-notifications";
 import { NagSuppressions } from "cdk-nag";
 import type { StackContext } from "sst/constructs";
 import { use } from "sst/constructs";
+import { driftScheduleInput } from "../events/patterns.ts";
 import { useConfig } from "./context.ts";
 import { projectFunction } from "./lib/functions.ts";
 import { allow, suppressSstInternals } from "./lib/nag.ts";
@@ -127,7 +128,7 @@ export function Monitoring({ stack }: StackContext) {
   const drift = scheduledInvoke(stack, "DriftSchedule", {
     fn: aggregate.fn,
     expression: config.driftSchedule,
-    input: JSON.stringify({ time: "<aws.scheduler.scheduled-time>", windowHours: config.driftWindowHours }),
+    input: driftScheduleInput(config.driftWindowHours),
     description: "Drift aggregation over the configured window",
     maximumRetryAttempts: 2,
   });

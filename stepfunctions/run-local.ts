@@ -118,6 +118,12 @@ export function startEdgeDeployment(options: RunEdgeDeploymentOptions) {
         Name: executionName,
         Id: `arn:aws:states:us-east-1:000000000000:execution:edge-deployment:${executionName}`,
       },
+      // The engine leaves $$.State out; the wall clock stands in for it (waits here are scaled, not simulated).
+      State: {
+        get EnteredTime() {
+          return new Date().toISOString();
+        },
+      },
     },
   });
   const events: ExecutionEvent[] = [];

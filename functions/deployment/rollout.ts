@@ -32,6 +32,18 @@ export interface RolloutEvent {
   plan: DeploymentPlan;
   packaging: PackagingState;
   rollout: RolloutState;
+  /**
+   * The state's entered time (`$$.State.EnteredTime`): bake and stage timeouts are measured on the
+   * execution's clock, which is the wall clock on AWS and the scaled clock on the local endpoint.
+   */
+  now?: string;
+}
+
+/** The execution's clock when the state machine passed it, else the wall clock. */
+function clockOf(event: Pick<RolloutEvent, "now">, deps: RolloutDeps): () => Date {
+  if (deps.now) return deps.now;
+  const entered = event.now ? Date.parse(event.now) : Number.NaN;
+  return Number.isNaN(entered) ? () => new Date() : () => new Date(entered);
 }
 
 export interface RolloutDeps {
@@ -106,7 +118,7 @@ async function latestDeployment(
  */
 export async function deployStage(event: RolloutEvent, deps: RolloutDeps = {}): Promise<RolloutState> {
   const greengrass = deps.greengrass ?? defaultGreengrass;
-  const now = deps.now ?? (() => new Date());
+  const now = clockOf(event, deps);
   const { plan, packaging, rollout } = event;
   const stage = plan.stages[rollout.index];
   if (!stage)
@@ -247,7 +259,7 @@ export function decideGate(
 
 /** One rollout poll: GetDeployment (for the job id and status) + DescribeJob (for counts), then the gate. */
 export async function checkRollout(
-  event: Pick<RolloutEvent, "plan" | "rollout">,
+  event: Pick<RolloutEvent, "plan" | "rollout" | "now">,
   deps: RolloutDeps = {},
 ): Promise<RolloutState> {
   const greengrass = deps.greengrass ?? defaultGreengrass;
@@ -264,7 +276,7 @@ export async function checkRollout(
     : undefined;
   const counts = deviceCounts(job?.jobProcessDetails);
   // Read the clock after the counts, so elapsed time and counts describe the same moment.
-  const now = (deps.now ?? (() => new Date()))();
+  const now = clockOf(event, deps)();
   const gate = decideGate({
     stage,
     counts,

@@ -1,6 +1,7 @@
 import {
   approvalEventPattern,
   deploymentOutcomePattern,
+  driftScheduleInput,
   modelDriftPattern,
   redeployScheduleInput,
 } from "../../events/patterns.ts";
@@ -28,10 +29,6 @@ const lambdaTarget = (fn: LocalFunction): RuleTarget => ({
   arn: fn.arn,
   invoke: (event) => fn.invoke(event),
 });
-
-/** Drift aggregation input, as the Monitoring stack's schedule sends it. */
-export const driftScheduleInput = (windowHours: number) =>
-  JSON.stringify({ time: "<aws.scheduler.scheduled-time>", windowHours });
 
 /**
  * EventBridge (awsJson1_1) and Scheduler: the stacks' rules from `events/` with their Lambda targets,

@@ -437,6 +437,23 @@ describe("DeployStage / CheckRollout", () => {
     });
   });
 
+  it("measures the stage on the execution's clock ($$.State.EnteredTime), not the Lambda's", async () => {
+    fakeAws({ jobCounts: () => ({ numberOfSucceededThings: 1, numberOfInProgressThings: 7 }) });
+    const deployed = (await deployStage(
+      { plan: p, packaging, rollout: { ...start, index: 1 }, now: "2026-11-24T10:00:00.000Z" },
+      lambdaContext,
+    )) as RolloutState;
+    expect(deployed.current?.startedAt).toBe("2026-11-24T10:00:00.000Z");
+    const stage = p.stages[1];
+    if (!stage) throw new Error("plan has no fleet stage");
+    const late = new Date(Date.parse("2026-11-24T10:00:00.000Z") + (stage.timeoutSeconds + 1) * 1000);
+    const checked = (await checkRollout(
+      { plan: p, packaging, rollout: deployed, now: late.toISOString() },
+      lambdaContext,
+    )) as RolloutState;
+    expect(checked.current).toMatchObject({ status: "FAILED", reason: expect.stringContaining("timed out") });
+  });
+
   it.each([10, 10_000])("a rollout poll costs the same calls for %i devices", async (devices) => {
     fakeAws({ jobCounts: () => ({ numberOfSucceededThings: devices - 1, numberOfInProgressThings: 1 }) });
     const deployed = (await deployStage(

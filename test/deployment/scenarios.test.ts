@@ -358,7 +358,8 @@ describe("edge-deployment state machine (real ASL, real handlers, mocked AWS)", 
       fakeAws({
         existing: { [CANARY_ARN]: { [COMPONENT]: { componentVersion: "1.0.2" } } },
         jobCounts: () => {
-          // Each poll is ten minutes later; the canary's timeoutSeconds is 1800.
+          // Each poll is ten minutes later; the canary's timeoutSeconds is 1800. The gate reads the clock
+          // the state entered at ($$.State.EnteredTime), before this poll moved it.
           vi.setSystemTime(Date.now() + 600_000);
           return { numberOfSucceededThings: 1, numberOfInProgressThings: 1 };
         },
@@ -369,8 +370,8 @@ describe("edge-deployment state machine (real ASL, real handlers, mocked AWS)", 
       expect(result.cause).toContain(
         "stage canary failed its gate: timed out after 2400 s (timeoutSeconds 1800) with 1/2 succeeded",
       );
-      expect(iot).toHaveReceivedCommandTimes(DescribeJobCommand, 4);
-      expect(statesEntered(result.events).filter((s) => s === "WaitForRollout")).toHaveLength(4);
+      expect(iot).toHaveReceivedCommandTimes(DescribeJobCommand, 5);
+      expect(statesEntered(result.events).filter((s) => s === "WaitForRollout")).toHaveLength(5);
     } finally {
       vi.useRealTimers();
     }
