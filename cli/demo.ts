@@ -186,8 +186,12 @@ export async function runDemoLoop(
         groupName: group.modelPackageGroupName,
         modelDataUrl,
         dataInputConfig: '{"input":[1,16]}',
-        // The configured bake times are for a real fleet; a laptop demo bakes for seconds.
-        metadata: { "edge-mlops:stage.canary.bakeSeconds": "2", "edge-mlops:stage.fleet.bakeSeconds": "1" },
+        // Bakes run on the endpoint's clock (×50): the configured 5 and 10 minutes would take 6 s and
+        // 12 s here, so the demo package asks for 2 and 1 minutes through its metadata.
+        metadata: {
+          "edge-mlops:stage.canary.bakeSeconds": "120",
+          "edge-mlops:stage.fleet.bakeSeconds": "60",
+        },
       }),
     );
     say(`  ${packageArn}`);
