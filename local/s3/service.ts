@@ -7,6 +7,7 @@ import { internal, internalConfig } from "../server/internal-clients.ts";
 import type { CredentialScope } from "../server/sigv4.ts";
 import type { LocalContext, ObjectStoreApi, S3ObjectCreatedRecord } from "../server/types.ts";
 import { decodeAwsChunked, isAwsChunked } from "./chunked.ts";
+import { groupByDelimiter, type ListingStore } from "./delimiter-listing.ts";
 
 const require = createRequire(import.meta.url);
 
@@ -16,7 +17,7 @@ interface S3rverRecord {
   requestParameters: { sourceIPAddress: string };
   s3: { bucket: { name: string }; object: { key: string; size?: number; eTag?: string; sequencer: string } };
 }
-interface S3rverStore {
+interface S3rverStore extends ListingStore {
   getMetadata(bucket: string, key: string): Promise<Record<string, string>>;
 }
 interface S3rverApp {
@@ -76,6 +77,7 @@ export class S3Service implements StreamingServiceHandler, ObjectStoreApi {
       allowMismatchedSignatures: true,
       configureBuckets: buckets.map((name) => ({ name })),
     });
+    groupByDelimiter(this.app.store);
     this.app.on("event", (event) => {
       for (const record of event.Records) this.deliver(record);
     });

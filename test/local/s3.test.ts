@@ -58,6 +58,22 @@ describe("local S3", () => {
     ).resolves.toBeDefined();
   });
 
+  it("groups keys nested several levels below the prefix into common prefixes, as S3 does", async () => {
+    const s3 = ep.clients.s3;
+    for (const key of ["tree/a/b/c/d.json", "tree/a/x.json", "tree/e/f/g.json", "tree/top.json"])
+      await s3.send(new PutObjectCommand({ Bucket: "preset", Key: key, Body: "{}" }));
+    const listed = await s3.send(
+      new ListObjectsV2Command({ Bucket: "preset", Prefix: "tree/", Delimiter: "/" }),
+    );
+    expect(listed.CommonPrefixes?.map((p) => p.Prefix)).toEqual(["tree/a/", "tree/e/"]);
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(["tree/top.json"]);
+    const deeper = await s3.send(
+      new ListObjectsV2Command({ Bucket: "preset", Prefix: "tree/a/", Delimiter: "/" }),
+    );
+    expect(deeper.CommonPrefixes?.map((p) => p.Prefix)).toEqual(["tree/a/b/"]);
+    expect(deeper.Contents?.map((o) => o.Key)).toEqual(["tree/a/x.json"]);
+  });
+
   it("decodes aws-chunked uploads from a client with default checksum settings", async () => {
     const s3 = new S3Client({ endpoint: ep.url, region, credentials, forcePathStyle: true });
     try {
