@@ -3,12 +3,7 @@ import {
   ListInstalledComponentsCommand,
 } from "@aws-sdk/client-greengrassv2";
 import { DescribeJobCommand } from "@aws-sdk/client-iot";
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-} from "@aws-sdk/client-s3";
+import { GetObjectCommand, HeadObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { analyzeFleetDrift, type FleetDrift } from "../../cli/demo-drift.ts";
 import { featureNames } from "../../examples/distribution.ts";
