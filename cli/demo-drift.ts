@@ -9,8 +9,6 @@ import { baselineKeys } from "../functions/drift/keys.ts";
 import { loadBaselineDir } from "../functions/drift/local-files.ts";
 import { Profile } from "../functions/drift/profile.ts";
 import { readCapture } from "../functions/drift/reader.ts";
-import type { QuarantineEntry } from "../functions/drift/record.ts";
-import { renderReport } from "../functions/drift/report.ts";
 import type { LocalEndpoint } from "../local/endpoint.ts";
 import { eventRouterOf } from "../local/eventbridge/index.ts";
 import type { LoopClients } from "../local/fleet/loop.ts";
@@ -33,12 +31,10 @@ export interface FleetDrift {
   devices: Array<{ device: string; records: number; features: FeatureCell[] }>;
   /** Where the HTML report was written on this machine. */
   reportPath: string;
-  /** s3:// URI of aggregate-drift's drift.json for the window, when it wrote one. */
-  resultUri?: string;
+  /** s3:// URI of aggregate-drift's drift.json for the window. */
+  resultUri: string;
   /** What aggregate-drift reported for the fleet (written / unchanged, drifted, event sent). */
-  outcome?: FleetOutcome;
-  /** Why the fleet result was computed here instead of taken from aggregate-drift. */
-  fallback?: string;
+  outcome: FleetOutcome;
 }
 
 /** aggregate-drift did not produce a result for the fleet. */
@@ -120,21 +116,13 @@ export async function analyzeFleetDrift(
   const baselineDir = options.baselineDir ?? join(repoRoot, "examples", "baseline");
   const baseline = await loadBaselineDir(baselineDir);
   const model = edgeConfig.groups[0]?.modelPackageGroupName ?? "";
-  let outcome: FleetOutcome | undefined;
-  let fallback: string | undefined;
-  try {
-    outcome = await runAggregateDrift(endpoint, clients, baselineDir, model);
-  } catch (error) {
-    if (!(error instanceof DriftAnalysisError)) throw error;
-    fallback = error.message;
-  }
+  const outcome = await runAggregateDrift(endpoint, clients, baselineDir, model);
   const read = async (key: string) =>
     (
       await clients.s3.send(new GetObjectCommand({ Bucket: localResources.resultsBucket, Key: key }))
     ).Body?.transformToString();
   const prefix = `${edgeConfig.capturePrefix.replace(/\/+$/, "")}/`;
   const profile = new Profile();
-  const quarantine: QuarantineEntry[] = [];
   let token: string | undefined;
   do {
     const page = await clients.s3.send(
@@ -154,7 +142,7 @@ export async function analyzeFleetDrift(
       const counts = await readCapture(
         [bytes],
         `s3://${localResources.captureBucket}/${object.Key}`,
-        profile.consumer((q) => quarantine.push(q)),
+        profile.consumer(),
       );
       profile.addCounts(counts);
       profile.sources.push(object.Key);
@@ -173,24 +161,15 @@ export async function analyzeFleetDrift(
   const reportDir = resolve(options.reportDir ?? join(".edge-mlops", "reports"));
   await mkdir(reportDir, { recursive: true });
   const reportPath = join(reportDir, `drift-${new Date().toISOString().replace(/[:.]/g, "-")}.html`);
-  const resultKey = outcome?.resultKey;
-  let fleet: DriftResult;
-  if (resultKey) {
-    fleet = JSON.parse((await read(resultKey)) ?? "{}") as DriftResult;
-    await writeFile(reportPath, (await read(resultKey.replace(/drift\.json$/, "report.html"))) ?? "");
-  } else {
-    // The same domain code aggregate-drift runs, over the same capture files.
-    const current = profile.rollup() as NonNullable<ReturnType<Profile["rollup"]>>;
-    fleet = compareToBaseline(baseline, current, profile.records);
-    await writeFile(reportPath, await renderReport({ result: fleet, baseline, current, quarantine }));
-  }
+  const resultKey = outcome.resultKey as string;
+  const fleet = JSON.parse((await read(resultKey)) ?? "{}") as DriftResult;
+  await writeFile(reportPath, (await read(resultKey.replace(/drift\.json$/, "report.html"))) ?? "");
   return {
     records: fleet.records?.valid ?? profile.records.valid,
     fleet: { features: cells(fleet), violations: fleet.violations?.length ?? 0 },
     devices: devices.map((d) => ({ device: d.device, records: d.records, features: cells(d.result) })),
     reportPath,
-    ...(resultKey ? { resultUri: `s3://${localResources.resultsBucket}/${resultKey}` } : {}),
-    ...(outcome ? { outcome } : {}),
-    ...(fallback ? { fallback } : {}),
+    resultUri: `s3://${localResources.resultsBucket}/${resultKey}`,
+    outcome,
   };
 }

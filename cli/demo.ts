@@ -361,11 +361,7 @@ function printSummary(result: DemoResult, timeScale: number) {
   }
   const flagged = drift.fleet.features.filter((f) => f.drifted).map((f) => f.name);
   process.stdout.write(`\nfleet-level drift: ${flagged.length > 0 ? flagged.join(", ") : "none"}\n`);
-  if (drift.resultUri) process.stdout.write(`drift result (aggregate-drift): ${drift.resultUri}\n`);
-  if (drift.fallback)
-    process.stdout.write(
-      `note: fleet drift computed in the demo with the drift domain, because ${drift.fallback}\n`,
-    );
+  process.stdout.write(`drift result (aggregate-drift): ${drift.resultUri}\n`);
   process.stdout.write(`HTML report: ${drift.reportPath}\n`);
   process.stdout.write(`wall time: ${result.wallSeconds.toFixed(1)} s\n`);
 }
