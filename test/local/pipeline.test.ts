@@ -1,139 +1,56 @@
-import {
-  GetDeploymentCommand,
-  GreengrassV2Client,
-  ListDeploymentsCommand,
-} from "@aws-sdk/client-greengrassv2";
-import {
-  AddThingToThingGroupCommand,
-  CreateThingCommand,
-  CreateThingGroupCommand,
-} from "@aws-sdk/client-iot";
-import { CreateBucketCommand, ListObjectsV2Command, PutObjectCommand } from "@aws-sdk/client-s3";
-import {
-  CreateModelPackageCommand,
-  CreateModelPackageGroupCommand,
-  UpdateModelPackageCommand,
-} from "@aws-sdk/client-sagemaker";
+import { GetDeploymentCommand, ListDeploymentsCommand } from "@aws-sdk/client-greengrassv2";
+import { ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { UpdateModelPackageCommand } from "@aws-sdk/client-sagemaker";
 import {
   DescribeExecutionCommand,
   GetExecutionHistoryCommand,
   ListExecutionsCommand,
-  SFNClient,
 } from "@aws-sdk/client-sfn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig } from "../../config/validate.ts";
 import { eventRouterOf } from "../../local/eventbridge/index.ts";
-import { greengrassStoreOf } from "../../local/greengrass/index.ts";
-import type { GreengrassStore } from "../../local/greengrass/store.ts";
 import { stepFunctionsEngineOf } from "../../local/stepfunctions/index.ts";
-import { configureFlow, localResources, stateMachineArnOf } from "../../local/wiring.ts";
-import { credentials, region, startTestEndpoint, type TestEndpoint, until } from "./helpers.ts";
-import { classifierOnnx } from "./onnx-fixtures.ts";
+import { localResources, stateMachineArnOf } from "../../local/wiring.ts";
+import {
+  createPendingModelPackage,
+  pipelineConfig,
+  region,
+  startPipeline,
+  statesEntered,
+  type TestPipeline,
+  until,
+} from "./helpers.ts";
 
 /*
  * Approval → EventBridge → start-deployment → edge-deployment (real ASL, real handlers) → local
  * compiler → component → Greengrass deployments → devices report → Notify. One target, two stages.
  */
-const base = loadConfig();
-const group = base.groups[0] as (typeof base.groups)[number];
-const config = {
-  ...base,
-  groups: [
-    {
-      ...group,
-      targets: [group.targets[0] as (typeof group.targets)[number]],
-      // check-rollout measures bake time on the wall clock, not the endpoint's (see the report): no bake here.
-      stages: group.stages.map((s) => ({ ...s, bakeSeconds: 0 })),
-    },
-  ],
-};
+const { config, group } = pipelineConfig();
 const groupName = group.modelPackageGroupName;
 const devices = { "core-canary-1": "canary", "core-fleet-1": "fleet", "core-fleet-2": "fleet" } as const;
 
-/** A tiny nucleus: takes each pending deployment, reports IN_PROGRESS then SUCCEEDED and what it runs. */
-function startDeviceLoop(store: GreengrassStore, things: string[]): () => Promise<void> {
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      for (const thing of things) {
-        for (const d of store.pendingDeploymentsFor(thing)) {
-          await store.reportEffectiveDeployment(thing, d.deploymentId, "IN_PROGRESS");
-          await store.reportEffectiveDeployment(thing, d.deploymentId, "SUCCEEDED");
-          store.reportInstalledComponents(
-            thing,
-            Object.entries(d.components).map(([componentName, spec]) => ({
-              componentName,
-              componentVersion: spec.componentVersion,
-              lifecycleState: "RUNNING",
-              isRoot: true,
-            })),
-          );
-        }
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
-  return async () => {
-    running = false;
-    await loop;
-  };
-}
-
-let ep: TestEndpoint;
-let sfn: SFNClient;
-let gg: GreengrassV2Client;
-let stopDevices: () => Promise<void>;
+let pipeline: TestPipeline;
 
 beforeAll(async () => {
-  configureFlow({ autoSchedules: false, config });
-  ep = await startTestEndpoint({ discover: true });
-  const common = { endpoint: ep.url, region, credentials };
-  sfn = new SFNClient(common);
-  gg = new GreengrassV2Client(common);
-  const { s3, iot } = ep.clients;
-  await s3.send(new CreateBucketCommand({ Bucket: "models" }));
-  await s3.send(
-    new PutObjectCommand({ Bucket: "models", Key: "classifier/1/classifier.onnx", Body: classifierOnnx() }),
-  );
-  for (const g of new Set(Object.values(devices)))
-    await iot.send(new CreateThingGroupCommand({ thingGroupName: g }));
-  const store = greengrassStoreOf(ep.url);
-  for (const [thing, g] of Object.entries(devices)) {
-    await iot.send(new CreateThingCommand({ thingName: thing }));
-    await iot.send(new AddThingToThingGroupCommand({ thingName: thing, thingGroupName: g }));
-    store.registerCoreDevice(thing, [g]);
-  }
-  stopDevices = startDeviceLoop(store, Object.keys(devices));
+  pipeline = await startPipeline({
+    config,
+    devices,
+    modelKey: "classifier/1/classifier.onnx",
+    deviceLoop: { reportComponents: true },
+  });
 });
 
 afterAll(async () => {
-  await stopDevices?.();
-  await ep?.dispose();
+  await pipeline?.dispose();
 });
 
 describe("edge-deployment against the local endpoint", () => {
   it("one approval, repeated, starts exactly one execution, which runs to SUCCEEDED", async () => {
+    const { ep, sfn, gg } = pipeline;
     const sm = ep.clients.sagemaker;
-    await sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: groupName }));
-    const pkg = await sm.send(
-      new CreateModelPackageCommand({
-        ModelPackageGroupName: groupName,
-        ModelApprovalStatus: "PendingManualApproval",
-        InferenceSpecification: {
-          Containers: [
-            {
-              Image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/onnx-inference:latest",
-              ModelDataUrl: "s3://models/classifier/1/classifier.onnx",
-              Framework: "ONNX",
-              ModelInput: { DataInputConfig: '{"input":[1,16]}' },
-            },
-          ],
-          SupportedContentTypes: ["application/json"],
-          SupportedResponseMIMETypes: ["application/json"],
-        },
-      }),
-    );
-    const arn = pkg.ModelPackageArn as string;
+    const arn = await createPendingModelPackage(sm, groupName, {
+      image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/onnx-inference:latest",
+      modelDataUrl: "s3://models/classifier/1/classifier.onnx",
+    });
     await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: "Approved" }));
     await sm.send(
       new UpdateModelPackageCommand({
@@ -168,9 +85,7 @@ describe("edge-deployment against the local endpoint", () => {
     expect(JSON.parse(described.input as string)).toEqual({ modelPackageArn: arn, trigger: "approval" });
 
     const history = await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }));
-    const entered = (history.events ?? [])
-      .filter((e) => e.type?.endsWith("StateEntered"))
-      .map((e) => e.stateEnteredEventDetails?.name);
+    const entered = statesEntered(history);
     const visited = [...new Set(entered)];
     expect(visited).toEqual([
       "ResolveModelPackage",
