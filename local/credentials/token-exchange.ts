@@ -1,47 +1,32 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
-import { type AdminHandler, AdminReply } from "../server/http.ts";
+import type { AdminHandler } from "../server/http.ts";
 import type { Clock } from "../server/types.ts";
+import { DeviceCredentials, newToken } from "./device-tokens.ts";
+
+export { newToken };
 
 export interface TokenExchangeOptions {
-  /** What devices put in AWS_CONTAINER_AUTHORIZATION_TOKEN. */
+  /** The operator's token (what hand-run devices put in AWS_CONTAINER_AUTHORIZATION_TOKEN). */
   token: string;
   /** Lifetime of the credentials handed out, seconds of wall-clock time (SDKs refresh before expiry). */
   lifetimeSeconds?: number;
+  /** Where device tokens persist; without it they live as long as the process. */
+  stateDir?: string;
   clock?: Clock;
 }
-
-const sameToken = (given: string, expected: string) => {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-};
 
 /**
  * The Greengrass token exchange service, local edition: the container-credentials protocol
  * (`AWS_CONTAINER_CREDENTIALS_FULL_URI` + `AWS_CONTAINER_AUTHORIZATION_TOKEN`). A request without
- * the token is refused with 401, a wrong one with 403; the credentials are dummies the endpoint accepts.
+ * a token is refused with 401, an unknown or revoked one with 403; the credentials are dummies the
+ * endpoint accepts. `service` issues and revokes per-device tokens.
  */
-export function tokenExchange(options: TokenExchangeOptions): AdminHandler & { issued: () => number } {
-  let issued = 0;
-  const handler = async (req: Parameters<AdminHandler>[0]) => {
-    const given = req.headers.authorization;
-    if (!given)
-      return new AdminReply(401, {
-        message: "the Authorization header with the container authorization token is missing",
-      });
-    if (!sameToken(given, options.token))
-      return new AdminReply(403, { message: "the container authorization token is not valid" });
-    issued += 1;
-    // Expiration is wall-clock time: the SDK compares it with its own Date.now().
-    const expiration = new Date(Date.now() + (options.lifetimeSeconds ?? 3600) * 1000);
-    return {
-      AccessKeyId: `ASIALOCAL${randomBytes(6).toString("hex").toUpperCase()}`,
-      SecretAccessKey: randomBytes(20).toString("base64"),
-      Token: randomBytes(32).toString("base64"),
-      Expiration: expiration.toISOString(),
-    };
-  };
-  return Object.assign(handler, { issued: () => issued });
+export function tokenExchange(
+  options: TokenExchangeOptions,
+): AdminHandler & { issued: () => number; service: DeviceCredentials } {
+  const service = new DeviceCredentials({
+    operatorToken: options.token,
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+    ...(options.lifetimeSeconds !== undefined ? { lifetimeSeconds: options.lifetimeSeconds } : {}),
+  });
+  return Object.assign(service.handler, { issued: () => service.vended().length, service });
 }
-
-export const newToken = () => randomBytes(24).toString("base64url");

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { CLASSIFIER_INPUT } from "../../examples/classifier.ts";
+import { deviceCredentialsOf } from "../credentials/attach.ts";
 import type { LocalEndpoint } from "../endpoint.ts";
 import { greengrassStoreOf } from "../greengrass/index.ts";
 import { storeCloud, type ThingRegistry } from "./cloud.ts";
@@ -61,15 +62,20 @@ export async function startLocalFleet(
 ): Promise<LocalFleet> {
   const rootDir = options.rootDir ?? join(endpoint.stateDir, "fleet");
   const region = endpoint.context.region;
-  const exchange = { credentialsUri: endpoint.credentials.fullUri, token: endpoint.credentials.token };
+  // Each device presents its own token, as each real nucleus does, so its calls are its own.
+  const tokens = deviceCredentialsOf(endpoint);
+  const exchange = (thingName: string) => ({
+    credentialsUri: endpoint.credentials.fullUri,
+    token: tokens.issueDeviceToken(thingName),
+  });
   const hosts = new Map<string, InferenceHost>();
   const fleet = new SimulatedFleet({
     cloud: storeCloud(greengrassStoreOf(endpoint.url), endpointThings(endpoint)),
-    s3For: () => deviceS3Client(endpoint.url, region, exchange),
+    s3For: (thingName) => deviceS3Client(endpoint.url, region, exchange(thingName)),
     hostFor: (thingName) => {
       const host = new InferenceHost({
         thingName,
-        s3: deviceS3Client(endpoint.url, region, exchange),
+        s3: deviceS3Client(endpoint.url, region, exchange(thingName)),
         workPath: join(rootDir, thingName, "work", "com.edgemlops.InferenceRuntime"),
         ...(options.log ? { log: options.log } : {}),
       });
