@@ -83,7 +83,8 @@ export const newToken = () => randomBytes(24).toString("base64url");
  */
 export class DeviceCredentials {
   private readonly state: JsonState<TokenState> | undefined;
-  private readonly data: TokenState;
+  /** A Map, not the parsed object: a thing may be named `__proto__`. */
+  private readonly tokens: Map<string, DeviceRecord[]>;
   private readonly vends: Vend[] = [];
   private readonly counts = new Map<string, number>();
 
@@ -91,7 +92,13 @@ export class DeviceCredentials {
     this.state = options.stateDir
       ? new JsonState<TokenState>(join(options.stateDir, "tokens.json"), { devices: {} })
       : undefined;
-    this.data = this.state?.data ?? { devices: {} };
+    this.tokens = new Map(Object.entries(this.state?.data.devices ?? {}));
+  }
+
+  private save(): void {
+    if (!this.state) return;
+    this.state.data.devices = Object.fromEntries(this.tokens);
+    this.state.save();
   }
 
   /**
@@ -101,21 +108,21 @@ export class DeviceCredentials {
   issueDeviceToken(thingName: string): string {
     if (typeof thingName !== "string" || !thingNamePattern.test(thingName))
       throw new InvalidThingNameError(thingName);
-    const history = (this.data.devices[thingName] ??= []);
+    const history = this.tokens.get(thingName) ?? [];
     const current = history.find((r) => !r.revokedAt);
     if (current) return current.token;
     const token = newToken();
-    history.push({ token, issuedAt: new Date().toISOString() });
-    this.state?.save();
+    this.tokens.set(thingName, [...history, { token, issuedAt: new Date().toISOString() }]);
+    this.save();
     return token;
   }
 
   /** Revokes the device's token; returns whether there was one to revoke (idempotent). */
   revokeDeviceToken(thingName: string): boolean {
-    const current = this.data.devices[thingName]?.find((r) => !r.revokedAt);
+    const current = this.tokens.get(thingName)?.find((r) => !r.revokedAt);
     if (!current) return false;
     current.revokedAt = new Date().toISOString();
-    this.state?.save();
+    this.save();
     return true;
   }
 
@@ -127,7 +134,7 @@ export class DeviceCredentials {
         "the Authorization header with the container authorization token is missing",
       );
     if (sameToken(token, this.options.operatorToken)) return { kind: "operator" };
-    for (const [thingName, history] of Object.entries(this.data.devices)) {
+    for (const [thingName, history] of this.tokens) {
       const record = history.find((r) => sameToken(token, r.token));
       if (!record) continue;
       if (record.revokedAt)
@@ -140,7 +147,7 @@ export class DeviceCredentials {
   /** The thing a device access key id was vended to, `"operator"` for the operator's keys, else undefined. */
   principalOf(accessKeyId: string): string | undefined {
     if (accessKeyId.startsWith("ASIALOCAL")) return OPERATOR;
-    return Object.keys(this.data.devices).find((name) => accessKeyIdFor(name) === accessKeyId);
+    return [...this.tokens.keys()].find((name) => accessKeyIdFor(name) === accessKeyId);
   }
 
   /** Credentials vended since start, oldest first (the last 1000). */
@@ -150,7 +157,7 @@ export class DeviceCredentials {
 
   /** Devices with a token: their access key id, whether it is revoked, and vends since start (never the token). */
   devices(): { thingName: string; accessKeyId: string; revoked: boolean; vends: number }[] {
-    return Object.entries(this.data.devices).map(([thingName, history]) => ({
+    return [...this.tokens].map(([thingName, history]) => ({
       thingName,
       accessKeyId: accessKeyIdFor(thingName),
       revoked: !history.some((r) => !r.revokedAt),

@@ -65,9 +65,11 @@ describe("device credentials (unit)", () => {
     expect(first.revokeDeviceToken("canary-1")).toBe(true);
     expect(first.revokeDeviceToken("canary-1")).toBe(false);
     const fleetToken = first.issueDeviceToken("fleet-1");
+    const odd = first.issueDeviceToken("__proto__");
 
     const second = new DeviceCredentials({ operatorToken: "op2", stateDir: dir });
     expect(second.authenticate(fleetToken)).toEqual({ kind: "device", thingName: "fleet-1" });
+    expect(second.authenticate(odd)).toEqual({ kind: "device", thingName: "__proto__" });
     expect(refusal(() => second.authenticate(old))).toEqual({
       status: 403,
       message: "the container authorization token of canary-1 was revoked",
