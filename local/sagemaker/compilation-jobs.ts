@@ -1,8 +1,7 @@
-import { join } from "node:path";
 import type { Faults } from "../faults.ts";
-import { JsonState } from "../server/state.ts";
-import { AwsError, type LocalContext, type ObjectStoreApi, validation } from "../server/types.ts";
+import { type LocalContext, type ObjectStoreApi, validation } from "../server/types.ts";
 import { CompilationFailedError, compile } from "./compiler.ts";
+import { type JobKind, type JobStatus, type JobTimings, SimulatedJobs } from "./job-lifecycle.ts";
 import type { ModelRegistry } from "./registry.ts";
 import { parseS3Uri } from "./s3-uri.ts";
 import { epoch, oneOf, paginate, requireName, requireString, sortBy, timestampInput } from "./shapes.ts";
@@ -19,14 +18,20 @@ const frameworks = [
   "DARKNET",
   "SKLEARN",
 ] as const;
-const statuses = ["INPROGRESS", "COMPLETED", "FAILED", "STARTING", "STOPPING", "STOPPED"] as const;
-type Status = (typeof statuses)[number];
-const terminal = new Set<Status>(["COMPLETED", "FAILED", "STOPPED"]);
+// In SageMaker's order for the enum error message.
+const statuses: readonly JobStatus[] = [
+  "INPROGRESS",
+  "COMPLETED",
+  "FAILED",
+  "STARTING",
+  "STOPPING",
+  "STOPPED",
+];
 
 export interface CompilationJobRecord {
   CompilationJobName: string;
   CompilationJobArn: string;
-  CompilationJobStatus: Status;
+  CompilationJobStatus: JobStatus;
   CreationTime: string;
   LastModifiedTime: string;
   CompilationStartTime?: string;
@@ -43,38 +48,37 @@ export interface CompilationJobRecord {
   Tags?: unknown[];
 }
 
-/** Clock seconds a job spends in each phase (Neo takes minutes; these keep the states observable). */
-export interface JobTimings {
-  startingSeconds: number;
-  minimumRunSeconds: number;
-}
+export type { JobTimings } from "./job-lifecycle.ts";
 
 export const defaultCompilationTimings: JobTimings = { startingSeconds: 5, minimumRunSeconds: 40 };
 
-/** Compilation jobs: STARTING → INPROGRESS → COMPLETED | FAILED (| STOPPING → STOPPED) on the endpoint's clock. */
-export class CompilationJobs {
-  private readonly state: JsonState<{ jobs: Record<string, CompilationJobRecord> }>;
-  private readonly running = new Map<string, Promise<void>>();
-  private closed = false;
+const compilationJob: JobKind<CompilationJobRecord> = {
+  noun: "Compilation job",
+  nameMember: "CompilationJobName",
+  stateFile: "compilation-jobs.json",
+  nameOf: (job) => job.CompilationJobName,
+  statusOf: (job) => job.CompilationJobStatus,
+  status: (status) => ({ CompilationJobStatus: status }),
+  stamps: (status, now) =>
+    status === "INPROGRESS"
+      ? { CompilationStartTime: now }
+      : status === "COMPLETED" || status === "FAILED" || status === "STOPPED"
+        ? { CompilationEndTime: now }
+        : {},
+  failure: (reason) => ({ FailureReason: reason }),
+  began: (job) => Date.parse(job.CompilationStartTime ?? job.CreationTime),
+};
 
+/** Compilation jobs (lifecycle in job-lifecycle.ts): the model compiled for the target by the local compiler. */
+export class CompilationJobs extends SimulatedJobs<CompilationJobRecord> {
   constructor(
-    private readonly context: LocalContext,
+    context: LocalContext,
     private readonly registry: ModelRegistry,
     private readonly store: ObjectStoreApi,
     private readonly faults: Faults,
-    private readonly timings: JobTimings = defaultCompilationTimings,
+    timings: JobTimings = defaultCompilationTimings,
   ) {
-    this.state = new JsonState(join(context.stateDir, "compilation-jobs.json"), { jobs: {} });
-  }
-
-  /** Resumes jobs a previous run left unfinished. */
-  resume(): void {
-    for (const job of Object.values(this.state.data.jobs))
-      if (!terminal.has(job.CompilationJobStatus)) this.start(job);
-  }
-
-  get(name: string): CompilationJobRecord | undefined {
-    return this.state.data.jobs[name];
+    super(context, compilationJob, timings);
   }
 
   create(input: Json) {
@@ -102,8 +106,6 @@ export class CompilationJobs {
       throw validation("InputConfig is required unless ModelPackageVersionArn is given");
     }
     if (input.ModelPackageVersionArn !== undefined) this.registry.package(input.ModelPackageVersionArn);
-    if (this.state.data.jobs[name])
-      throw new AwsError("ResourceInUse", `Compilation job ${name} already exists`, 400);
 
     const now = this.context.clock.now().toISOString();
     const job: CompilationJobRecord = {
@@ -121,17 +123,8 @@ export class CompilationJobs {
         : {}),
       ...(Array.isArray(input.Tags) ? { Tags: input.Tags } : {}),
     };
-    this.state.data.jobs[name] = job;
-    this.state.save();
-    this.start(job);
+    this.insert(job);
     return { CompilationJobArn: job.CompilationJobArn };
-  }
-
-  private find(input: Json): CompilationJobRecord {
-    const name = requireString(input.CompilationJobName, "compilationJobName");
-    const job = this.state.data.jobs[name];
-    if (!job) throw new AwsError("ResourceNotFound", `Could not find compilation job with name ${name}`, 400);
-    return job;
   }
 
   describe(input: Json) {
@@ -161,7 +154,7 @@ export class CompilationJobs {
     const contains = typeof input.NameContains === "string" ? input.NameContains.toLowerCase() : undefined;
     const inRange = (iso: string, [after, before]: (number | undefined)[]) =>
       (after === undefined || Date.parse(iso) > after) && (before === undefined || Date.parse(iso) < before);
-    const jobs = Object.values(this.state.data.jobs).filter(
+    const jobs = this.all().filter(
       (j) =>
         (!status || j.CompilationJobStatus === status) &&
         (!contains || j.CompilationJobName.toLowerCase().includes(contains)) &&
@@ -192,87 +185,30 @@ export class CompilationJobs {
     };
   }
 
-  stop(input: Json) {
-    const job = this.find(input);
-    if (terminal.has(job.CompilationJobStatus))
-      throw validation(
-        `Compilation job ${job.CompilationJobName} is ${job.CompilationJobStatus} and cannot be stopped`,
-      );
-    this.transition(job, { CompilationJobStatus: "STOPPING" });
-    return {};
-  }
-
-  private transition(job: CompilationJobRecord, change: Partial<CompilationJobRecord>) {
-    Object.assign(job, change, { LastModifiedTime: this.context.clock.now().toISOString() });
-    this.state.save();
-  }
-
-  private start(job: CompilationJobRecord) {
-    const run = this.run(job)
-      .catch((error) => {
-        if (!this.closed)
-          this.transition(job, {
-            CompilationJobStatus: "FAILED",
-            FailureReason: `InternalError: ${(error as Error).message}`,
-          });
-      })
-      .finally(() => this.running.delete(job.CompilationJobName));
-    this.running.set(job.CompilationJobName, run);
-  }
-
-  private stopped(job: CompilationJobRecord): boolean {
-    if (job.CompilationJobStatus !== "STOPPING") return false;
-    this.transition(job, {
-      CompilationJobStatus: "STOPPED",
-      CompilationEndTime: this.context.clock.now().toISOString(),
-    });
-    return true;
-  }
-
-  private async run(job: CompilationJobRecord): Promise<void> {
-    if (job.CompilationJobStatus === "STARTING") {
-      await this.context.clock.sleep(this.timings.startingSeconds);
-      if (this.closed || this.stopped(job)) return;
-      this.transition(job, {
-        CompilationJobStatus: "INPROGRESS",
-        CompilationStartTime: this.context.clock.now().toISOString(),
-      });
-    }
-    if (this.stopped(job)) return;
-    const began = Date.parse(job.CompilationStartTime ?? job.CreationTime);
-    let outcome: Partial<CompilationJobRecord>;
-    try {
-      const forced = this.faults.jobFailure("compilation", job.CompilationJobName);
-      if (forced) throw new CompilationFailedError(forced);
-      const source = this.source(job);
-      const target =
-        (job.OutputConfig.TargetDevice as string | undefined) ??
-        platformName(job.OutputConfig.TargetPlatform as Json);
-      const result = await compile(
-        {
-          jobName: job.CompilationJobName,
-          model: parseS3Uri(source.uri, "S3Uri"),
-          framework: source.framework,
-          ...(source.dataInputConfig ? { dataInputConfig: source.dataInputConfig } : {}),
-          output: parseS3Uri(job.OutputConfig.S3OutputLocation as string, "S3OutputLocation"),
-          target,
-        },
-        this.store,
-      );
-      outcome = {
-        CompilationJobStatus: "COMPLETED",
-        ModelArtifacts: { S3ModelArtifacts: `s3://${result.artifact.bucket}/${result.artifact.key}` },
-        ModelDigests: { ArtifactDigest: result.digest },
-        InferenceImage: "edge-mlops-local/onnxruntime",
-      };
-    } catch (error) {
-      if (!(error instanceof CompilationFailedError) && !(error instanceof AwsError)) throw error;
-      outcome = { CompilationJobStatus: "FAILED", FailureReason: error.message };
-    }
-    const remaining = this.timings.minimumRunSeconds - (this.context.clock.now().getTime() - began) / 1000;
-    if (remaining > 0) await this.context.clock.sleep(remaining);
-    if (this.closed || this.stopped(job)) return;
-    this.transition(job, { ...outcome, CompilationEndTime: this.context.clock.now().toISOString() });
+  protected async work(job: CompilationJobRecord): Promise<Partial<CompilationJobRecord>> {
+    const forced = this.faults.jobFailure("compilation", job.CompilationJobName);
+    if (forced) throw new CompilationFailedError(forced);
+    const source = this.source(job);
+    const target =
+      (job.OutputConfig.TargetDevice as string | undefined) ??
+      platformName(job.OutputConfig.TargetPlatform as Json);
+    const result = await compile(
+      {
+        jobName: job.CompilationJobName,
+        model: parseS3Uri(source.uri, "S3Uri"),
+        framework: source.framework,
+        ...(source.dataInputConfig ? { dataInputConfig: source.dataInputConfig } : {}),
+        output: parseS3Uri(job.OutputConfig.S3OutputLocation as string, "S3OutputLocation"),
+        target,
+      },
+      this.store,
+    );
+    return {
+      CompilationJobStatus: "COMPLETED",
+      ModelArtifacts: { S3ModelArtifacts: `s3://${result.artifact.bucket}/${result.artifact.key}` },
+      ModelDigests: { ArtifactDigest: result.digest },
+      InferenceImage: "edge-mlops-local/onnxruntime",
+    };
   }
 
   /** Model location, framework and input shapes: from InputConfig, else from the model package's first container. */
@@ -298,20 +234,6 @@ export class CompilationJobs {
     const dataInputConfig = (input.DataInputConfig ??
       (container.ModelInput as Json | undefined)?.DataInputConfig) as string | undefined;
     return { uri, framework, ...(dataInputConfig ? { dataInputConfig } : {}) };
-  }
-
-  /** Waits for running jobs (tests; shutdown does not wait, jobs resume on restart). */
-  async settle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
-  }
-
-  close(): void {
-    this.closed = true;
-    this.state.save();
-  }
-
-  flush(): void {
-    this.state.save();
   }
 }
 

@@ -1,26 +1,28 @@
-import { join } from "node:path";
 import { CreateComponentVersionCommand, GreengrassV2Client } from "@aws-sdk/client-greengrassv2";
 import type { Faults } from "../faults.ts";
 import { internal, internalConfig } from "../server/internal-clients.ts";
-import { JsonState } from "../server/state.ts";
-import { AwsError, type LocalContext, type ObjectStoreApi, validation } from "../server/types.ts";
-import type { CompilationJobs, JobTimings } from "./compilation-jobs.ts";
+import { type LocalContext, type ObjectStoreApi, validation } from "../server/types.ts";
+import type { CompilationJobs } from "./compilation-jobs.ts";
 import { CompilationFailedError } from "./compiler.ts";
+import {
+  type JobKind,
+  type JobStatus,
+  type JobTimings,
+  jobStatuses,
+  SimulatedJobs,
+} from "./job-lifecycle.ts";
 import { packageModel } from "./packaging.ts";
 import { parseS3Uri } from "./s3-uri.ts";
 import { epoch, oneOf, paginate, requireName, requireString, sortBy } from "./shapes.ts";
 
 type Json = Record<string, unknown>;
-const statuses = ["STARTING", "INPROGRESS", "COMPLETED", "FAILED", "STOPPING", "STOPPED"] as const;
-type Status = (typeof statuses)[number];
-const terminal = new Set<Status>(["COMPLETED", "FAILED", "STOPPED"]);
 // SageMaker's ModelVersion pattern: [a-zA-Z0-9\ \_\.]+, at most 70 characters.
 const versionPattern = /^[a-zA-Z0-9 _.]{1,70}$/;
 
 export interface EdgePackagingJobRecord {
   EdgePackagingJobArn: string;
   EdgePackagingJobName: string;
-  EdgePackagingJobStatus: Status;
+  EdgePackagingJobStatus: JobStatus;
   CompilationJobName: string;
   ModelName: string;
   ModelVersion: string;
@@ -42,30 +44,35 @@ export interface EdgePackagingJobRecord {
 
 export const defaultPackagingTimings: JobTimings = { startingSeconds: 5, minimumRunSeconds: 20 };
 
+const edgePackagingJob: JobKind<EdgePackagingJobRecord> = {
+  noun: "Edge packaging job",
+  nameMember: "EdgePackagingJobName",
+  stateFile: "edge-packaging-jobs.json",
+  nameOf: (job) => job.EdgePackagingJobName,
+  statusOf: (job) => job.EdgePackagingJobStatus,
+  status: (status) => ({ EdgePackagingJobStatus: status }),
+  stamps: () => ({}),
+  failure: (reason) => ({ EdgePackagingJobStatusMessage: reason }),
+  // The INPROGRESS transition's time: packaging records no start time of its own.
+  began: (job) => Date.parse(job.LastModifiedTime),
+};
+
 /**
  * Edge packaging jobs (discontinued on AWS in 2024, kept for the legacy packaging strategy). With
  * `PresetDeploymentType: GreengrassV2Component` the job creates a Greengrass component version for
  * the packaged model through the endpoint's Greengrass service, as SageMaker did.
  */
-export class EdgePackagingJobs {
-  private readonly state: JsonState<{ jobs: Record<string, EdgePackagingJobRecord> }>;
-  private readonly running = new Map<string, Promise<void>>();
-  private closed = false;
+export class EdgePackagingJobs extends SimulatedJobs<EdgePackagingJobRecord> {
   private greengrassClient: GreengrassV2Client | undefined;
 
   constructor(
-    private readonly context: LocalContext,
+    context: LocalContext,
     private readonly compilations: CompilationJobs,
     private readonly store: ObjectStoreApi,
     private readonly faults: Faults,
-    private readonly timings: JobTimings = defaultPackagingTimings,
+    timings: JobTimings = defaultPackagingTimings,
   ) {
-    this.state = new JsonState(join(context.stateDir, "edge-packaging-jobs.json"), { jobs: {} });
-  }
-
-  resume(): void {
-    for (const job of Object.values(this.state.data.jobs))
-      if (!terminal.has(job.EdgePackagingJobStatus)) this.start(job);
+    super(context, edgePackagingJob, timings);
   }
 
   create(input: Json) {
@@ -88,8 +95,6 @@ export class EdgePackagingJobs {
       "GreengrassV2Component",
     ] as const);
     if (output.PresetDeploymentConfig !== undefined) this.presetConfig(output);
-    if (this.state.data.jobs[name])
-      throw new AwsError("ResourceInUse", `Edge packaging job ${name} already exists`, 400);
     const now = this.context.clock.now().toISOString();
     const job: EdgePackagingJobRecord = {
       EdgePackagingJobArn: `arn:aws:sagemaker:${this.context.region}:${this.context.accountId}:edge-packaging-job/${name.toLowerCase()}`,
@@ -104,9 +109,7 @@ export class EdgePackagingJobs {
       CreationTime: now,
       LastModifiedTime: now,
     };
-    this.state.data.jobs[name] = job;
-    this.state.save();
-    this.start(job);
+    this.insert(job);
     return {};
   }
 
@@ -121,21 +124,13 @@ export class EdgePackagingJobs {
     throw validation("OutputConfig.PresetDeploymentConfig must be a JSON object");
   }
 
-  private find(input: Json): EdgePackagingJobRecord {
-    const name = requireString(input.EdgePackagingJobName, "edgePackagingJobName");
-    const job = this.state.data.jobs[name];
-    if (!job)
-      throw new AwsError("ResourceNotFound", `Could not find edge packaging job with name ${name}`, 400);
-    return job;
-  }
-
   describe(input: Json) {
     const j = this.find(input);
     return { ...j, CreationTime: epoch(j.CreationTime), LastModifiedTime: epoch(j.LastModifiedTime) };
   }
 
   list(input: Json) {
-    const status = oneOf(input.StatusEquals, "statusEquals", statuses);
+    const status = oneOf(input.StatusEquals, "statusEquals", jobStatuses);
     const contains = typeof input.NameContains === "string" ? input.NameContains.toLowerCase() : undefined;
     const by =
       oneOf(input.SortBy, "sortBy", [
@@ -146,7 +141,7 @@ export class EdgePackagingJobs {
         "STATUS",
       ] as const) ?? "CREATION_TIME";
     const order = oneOf(input.SortOrder, "sortOrder", ["Ascending", "Descending"] as const) ?? "Ascending";
-    const jobs = Object.values(this.state.data.jobs).filter(
+    const jobs = this.all().filter(
       (j) =>
         (!status || j.EdgePackagingJobStatus === status) &&
         (!contains || j.EdgePackagingJobName.toLowerCase().includes(contains)),
@@ -175,80 +170,30 @@ export class EdgePackagingJobs {
     };
   }
 
-  stop(input: Json) {
-    const job = this.find(input);
-    if (terminal.has(job.EdgePackagingJobStatus))
-      throw validation(
-        `Edge packaging job ${job.EdgePackagingJobName} is ${job.EdgePackagingJobStatus} and cannot be stopped`,
-      );
-    this.transition(job, { EdgePackagingJobStatus: "STOPPING" });
-    return {};
-  }
-
-  private transition(job: EdgePackagingJobRecord, change: Partial<EdgePackagingJobRecord>) {
-    Object.assign(job, change, { LastModifiedTime: this.context.clock.now().toISOString() });
-    this.state.save();
-  }
-
-  private start(job: EdgePackagingJobRecord) {
-    const run = this.run(job)
-      .catch((error) => {
-        if (!this.closed)
-          this.transition(job, {
-            EdgePackagingJobStatus: "FAILED",
-            EdgePackagingJobStatusMessage: `InternalError: ${(error as Error).message}`,
-          });
-      })
-      .finally(() => this.running.delete(job.EdgePackagingJobName));
-    this.running.set(job.EdgePackagingJobName, run);
-  }
-
-  private stopped(job: EdgePackagingJobRecord): boolean {
-    if (job.EdgePackagingJobStatus !== "STOPPING") return false;
-    this.transition(job, { EdgePackagingJobStatus: "STOPPED" });
-    return true;
-  }
-
-  private async run(job: EdgePackagingJobRecord): Promise<void> {
-    if (job.EdgePackagingJobStatus === "STARTING") {
-      await this.context.clock.sleep(this.timings.startingSeconds);
-      if (this.closed || this.stopped(job)) return;
-      this.transition(job, { EdgePackagingJobStatus: "INPROGRESS" });
+  protected async work(job: EdgePackagingJobRecord): Promise<Partial<EdgePackagingJobRecord>> {
+    const forced = this.faults.jobFailure("edge-packaging", job.EdgePackagingJobName);
+    if (forced) throw new CompilationFailedError(forced);
+    const result = await packageModel(
+      {
+        jobName: job.EdgePackagingJobName,
+        compilation: this.compilations.get(job.CompilationJobName),
+        compilationJobName: job.CompilationJobName,
+        modelName: job.ModelName,
+        modelVersion: job.ModelVersion,
+        output: parseS3Uri(job.OutputConfig.S3OutputLocation as string, "S3OutputLocation"),
+      },
+      this.store,
+    );
+    const artifact = `s3://${result.artifact.bucket}/${result.artifact.key}`;
+    const outcome: Partial<EdgePackagingJobRecord> = {
+      EdgePackagingJobStatus: "COMPLETED",
+      ModelArtifact: artifact,
+      ModelSignature: result.signature,
+    };
+    if (job.OutputConfig.PresetDeploymentType === "GreengrassV2Component") {
+      outcome.PresetDeploymentOutput = await this.createComponent(job, artifact);
     }
-    if (this.stopped(job)) return;
-    const began = Date.parse(job.LastModifiedTime);
-    let outcome: Partial<EdgePackagingJobRecord>;
-    try {
-      const forced = this.faults.jobFailure("edge-packaging", job.EdgePackagingJobName);
-      if (forced) throw new CompilationFailedError(forced);
-      const result = await packageModel(
-        {
-          jobName: job.EdgePackagingJobName,
-          compilation: this.compilations.get(job.CompilationJobName),
-          compilationJobName: job.CompilationJobName,
-          modelName: job.ModelName,
-          modelVersion: job.ModelVersion,
-          output: parseS3Uri(job.OutputConfig.S3OutputLocation as string, "S3OutputLocation"),
-        },
-        this.store,
-      );
-      const artifact = `s3://${result.artifact.bucket}/${result.artifact.key}`;
-      outcome = {
-        EdgePackagingJobStatus: "COMPLETED",
-        ModelArtifact: artifact,
-        ModelSignature: result.signature,
-      };
-      if (job.OutputConfig.PresetDeploymentType === "GreengrassV2Component") {
-        outcome.PresetDeploymentOutput = await this.createComponent(job, artifact);
-      }
-    } catch (error) {
-      if (!(error instanceof CompilationFailedError) && !(error instanceof AwsError)) throw error;
-      outcome = { EdgePackagingJobStatus: "FAILED", EdgePackagingJobStatusMessage: error.message };
-    }
-    const remaining = this.timings.minimumRunSeconds - (this.context.clock.now().getTime() - began) / 1000;
-    if (remaining > 0) await this.context.clock.sleep(remaining);
-    if (this.closed || this.stopped(job)) return;
-    this.transition(job, outcome);
+    return outcome;
   }
 
   /** The model component SageMaker's preset created: the package as its artifact, unpacked at install. */
@@ -305,17 +250,8 @@ export class EdgePackagingJobs {
     }
   }
 
-  async settle(): Promise<void> {
-    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
-  }
-
-  close(): void {
-    this.closed = true;
+  override close(): void {
     this.greengrassClient?.destroy();
-    this.state.save();
-  }
-
-  flush(): void {
-    this.state.save();
+    super.close();
   }
 }
