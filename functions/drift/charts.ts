@@ -2,42 +2,95 @@ import * as vega from "vega";
 import * as vl from "vega-lite";
 import { cdfOf, quantileOf, type WeightedSample } from "./kll.ts";
 
-export const COLORS = { baseline: "#6b7280", current: "#2563eb", drift: "#dc2626", ok: "#16a34a" } as const;
+export const COLORS = {
+  baseline: "#9ca3af",
+  current: "#2563eb",
+  drift: "#dc2626",
+  ok: "#16a34a",
+  gap: "#111827",
+} as const;
 
 const AXIS = {
-  labelFontSize: 10,
+  labelFontSize: 11,
+  labelColor: "#374151",
   titleFontSize: 11,
   titleFontWeight: "normal",
+  titleColor: "#4b5563",
   gridColor: "#eef0f3",
   domainColor: "#9ca3af",
+  tickColor: "#9ca3af",
+  labelFlush: true,
+  labelOverlap: true,
 };
 
+// Vertical grid lines add ink, not information, to a distribution chart.
+const AXIS_X = { grid: false };
+
 const seriesScale = { domain: ["baseline", "current"], range: [COLORS.baseline, COLORS.current] };
+const WIDTH = 420;
+const HEIGHT = 170;
+
+/**
+ * Vega's SVG carries per-mark ARIA roles, class names, pointer-events and empty background paths that
+ * a static page never uses; with 20 features × 2 charts they were ~¾ of a 750 kB page. Coordinates are
+ * rounded to 0.1 px (invisible at screen and print resolution). Text takes the page's font (CSS). Namespace attributes go too: inline SVG
+ * in HTML does not need them, and the report must not contain a single URL.
+ */
+export function slimSvg(svg: string): string {
+  return svg
+    .replace(/\s+xmlns(:xlink)?="[^"]*"/g, "")
+    .replace(
+      /<path class="(?:background|foreground)"[^>]*?(?:d="M0,0h0v0h0Z"|d=""|display="none")[^>]*\/>/g,
+      "",
+    )
+    .replace(
+      /\s(?:class|role|aria-roledescription|aria-hidden|pointer-events|stroke-miterlimit)="[^"]*"/g,
+      "",
+    )
+    .replace(/\s(?:opacity|fill-opacity|stroke-opacity)="1"/g, "")
+    .replace(/\s(?:version)="[^"]*"/g, "")
+    .replace(
+      /\s(d|transform|x|y|x2|y2|width|height)="([^"]*)"/g,
+      (_, k: string, v: string) => ` ${k}="${roundAll(v)}"`,
+    )
+    .replace(/\sfont-family="[^"]*"/g, "")
+    .replace(/<path d="M0,0h[\d.]+v[\d.]+h-[\d.]+Z"\/>/g, "")
+    .replace(/<g><\/g>/g, "");
+}
+
+// Only inside geometry attributes: axis labels such as "0.125" are text and stay exact.
+const roundAll = (v: string) => v.replace(/-?\d+\.\d{2,}/g, (n) => String(Math.round(Number(n) * 10) / 10));
 
 /**
  * Renders a vega-lite spec to an SVG string on the server (renderer "none": no canvas, no DOM, no
- * network). Namespace attributes are dropped: inline SVG in HTML does not need them, and the report
- * must not contain a single URL.
+ * network). `label` becomes the chart's accessible name; it is escaped here because it may hold a
+ * feature name taken from capture data.
  */
-export async function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+export async function renderSvg(spec: vl.TopLevelSpec, label?: string): Promise<string> {
   const compiled = vl.compile(spec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
-    const svg = await view.toSVG();
-    return svg.replace(/\s+xmlns(:xlink)?="[^"]*"/g, "");
+    const svg = slimSvg(await view.toSVG());
+    return label === undefined ? svg : svg.replace(/^<svg/, `<svg role="img" aria-label="${escAttr(label)}"`);
   } finally {
     view.finalize();
   }
 }
 
-const common = (title: string) =>
-  ({
-    width: 300,
-    height: 150,
-    background: "white",
-    title: { text: title, fontSize: 12, fontWeight: "normal", anchor: "start", color: "#374151" },
-    config: { axis: AXIS, legend: { orient: "top", labelFontSize: 10, title: null }, view: { stroke: null } },
-  }) as const;
+const escAttr = (s: string) =>
+  s.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
+  );
+
+// No vega legend: the page draws one legend per feature in HTML, so every chart keeps its full width.
+const common = {
+  width: WIDTH,
+  height: HEIGHT,
+  background: "white",
+  padding: { left: 4, right: 12, top: 8, bottom: 4 },
+  config: { axis: AXIS, axisX: AXIS_X, view: { stroke: null }, aria: false, legend: { disable: true } },
+} as const;
 
 /** Share of each sample per equal-width bin over the union range of both samples. */
 export function histogramData(baseline: WeightedSample, current: WeightedSample, bins = 24) {
@@ -54,7 +107,7 @@ export function histogramData(baseline: WeightedSample, current: WeightedSample,
   ] as const) {
     let prev = 0;
     for (let i = 0; i < bins; i++) {
-      const end = i === bins - 1 ? hi : lo + (i + 1) * width;
+      const end = i === bins - 1 ? lo + bins * width : lo + (i + 1) * width;
       const f = i === bins - 1 ? 1 : cdfOf(s, end);
       rows.push({ series, start: lo + i * width, end, share: f - prev });
       prev = f;
@@ -70,45 +123,162 @@ export function cdfData(baseline: WeightedSample, current: WeightedSample) {
     ["baseline", baseline],
     ["current", current],
   ] as const) {
+    let last = Number.NaN;
     for (let i = 0; i <= 100; i++) {
       const value = quantileOf(s, i / 100);
+      // Repeated quantiles (discrete or heavily tied values) add points but no shape.
+      if (value === last) continue;
+      last = value;
       rows.push({ series, value, cdf: cdfOf(s, value) });
     }
   }
   return rows;
 }
 
-export function histogramSvg(baseline: WeightedSample, current: WeightedSample): Promise<string> {
-  return renderSvg({
-    ...common("Histogram (share of values per bin)"),
-    data: { values: histogramData(baseline, current) },
-    mark: { type: "rect", opacity: 0.55 },
-    encoding: {
-      x: { field: "start", type: "quantitative", title: null, scale: { zero: false, nice: false } },
-      x2: { field: "end" },
-      y: { field: "share", type: "quantitative", title: "share", axis: { format: "%" } },
-      color: { field: "series", type: "nominal", scale: seriesScale },
-    },
-  } as vl.TopLevelSpec);
+/** Where the two CDFs are furthest apart: the point the L∞ distance is measured at. */
+export function largestGap(baseline: WeightedSample, current: WeightedSample) {
+  let best = { value: Number.NaN, baseline: 0, current: 0, gap: 0 };
+  for (const s of [baseline, current]) {
+    for (const value of s.values) {
+      const fb = cdfOf(baseline, value);
+      const fc = cdfOf(current, value);
+      if (Math.abs(fb - fc) > best.gap) best = { value, baseline: fb, current: fc, gap: Math.abs(fb - fc) };
+    }
+  }
+  return best;
 }
 
-export function cdfSvg(baseline: WeightedSample, current: WeightedSample): Promise<string> {
-  return renderSvg({
-    ...common("Cumulative distribution"),
-    data: { values: cdfData(baseline, current) },
-    mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
-    encoding: {
-      x: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
-      y: { field: "cdf", type: "quantitative", title: "F(x)", scale: { domain: [0, 1] } },
-      color: { field: "series", type: "nominal", scale: seriesScale },
-    },
-  } as vl.TopLevelSpec);
+/**
+ * Baseline as grey bars, current as a blue step outline on top: two overlaid translucent fills mix
+ * into a third colour that belongs to neither series.
+ */
+export function histogramSvg(
+  baseline: WeightedSample,
+  current: WeightedSample,
+  label = "Histogram",
+): Promise<string> {
+  const rows = histogramData(baseline, current);
+  const outline = rows.filter((r) => r.series === "current");
+  const last = outline[outline.length - 1];
+  // step-after needs a closing point at the right edge of the last bin.
+  const steps = [
+    ...outline.map((r) => ({ x: r.start, share: r.share })),
+    ...(last === undefined ? [] : [{ x: last.end, share: last.share }]),
+  ];
+  return renderSvg(
+    {
+      ...common,
+      layer: [
+        {
+          data: { values: rows.filter((r) => r.series === "baseline") },
+          mark: { type: "rect", color: COLORS.baseline, opacity: 0.6 },
+          encoding: {
+            x: {
+              field: "start",
+              type: "quantitative",
+              title: "value",
+              scale: { zero: false, nice: false },
+              axis: { tickCount: 6 },
+            },
+            x2: { field: "end" },
+            y: {
+              field: "share",
+              type: "quantitative",
+              title: "share of records",
+              axis: { format: ".0%", tickCount: 4 },
+            },
+          },
+        },
+        {
+          data: { values: steps },
+          mark: { type: "line", interpolate: "step-after", color: COLORS.current, strokeWidth: 2 },
+          encoding: {
+            x: { field: "x", type: "quantitative" },
+            y: { field: "share", type: "quantitative" },
+          },
+        },
+      ],
+    } as vl.TopLevelSpec,
+    label,
+  );
 }
 
-/** Category frequencies side by side (categorical features). */
+/** Both CDFs as step curves, with the largest vertical gap (the L∞ distance) marked. */
+export function cdfSvg(
+  baseline: WeightedSample,
+  current: WeightedSample,
+  label = "Cumulative distribution",
+  gapColor: string = COLORS.gap,
+): Promise<string> {
+  const gap = largestGap(baseline, current);
+  const gapLayers =
+    Number.isFinite(gap.value) && gap.gap > 0
+      ? [
+          {
+            data: { values: [{ x: gap.value, y: gap.baseline, y2: gap.current }] },
+            mark: { type: "rule", color: gapColor, strokeWidth: 2, strokeDash: [3, 2] },
+            encoding: {
+              x: { field: "x", type: "quantitative" },
+              y: { field: "y", type: "quantitative" },
+              y2: { field: "y2" },
+            },
+          },
+          {
+            data: {
+              values: [
+                {
+                  x: gap.value,
+                  y: (gap.baseline + gap.current) / 2,
+                  text: `L∞ ${gap.gap.toFixed(3)}`,
+                },
+              ],
+            },
+            mark: { type: "text", align: "left", dx: 5, fontSize: 11, color: gapColor, fontWeight: "bold" },
+            encoding: {
+              x: { field: "x", type: "quantitative" },
+              y: { field: "y", type: "quantitative" },
+              text: { field: "text" },
+            },
+          },
+        ]
+      : [];
+  return renderSvg(
+    {
+      ...common,
+      layer: [
+        {
+          data: { values: cdfData(baseline, current) },
+          mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
+          encoding: {
+            x: {
+              field: "value",
+              type: "quantitative",
+              title: "value",
+              scale: { zero: false },
+              axis: { tickCount: 6 },
+            },
+            y: {
+              field: "cdf",
+              type: "quantitative",
+              title: "share of records ≤ value",
+              scale: { domain: [0, 1] },
+              axis: { format: ".0%", tickCount: 5 },
+            },
+            color: { field: "series", type: "nominal", scale: seriesScale },
+          },
+        },
+        ...gapLayers,
+      ],
+    } as vl.TopLevelSpec,
+    label,
+  );
+}
+
+/** Category frequencies side by side (categorical features); at most 30 categories, largest first. */
 export function categoriesSvg(
   baseline: ReadonlyMap<string, number>,
   current: ReadonlyMap<string, number>,
+  label = "Category frequencies",
 ): Promise<string> {
   const share = (m: ReadonlyMap<string, number>) => {
     const n = [...m.values()].reduce((a, b) => a + b, 0) || 1;
@@ -116,20 +286,34 @@ export function categoriesSvg(
   };
   const sb = share(baseline);
   const sc = share(current);
-  const keys = [...new Set([...baseline.keys(), ...current.keys()])].sort().slice(0, 30);
+  const keys = [...new Set([...baseline.keys(), ...current.keys()])]
+    .sort(
+      (a, b) =>
+        Math.max(sb(b), sc(b)) - Math.max(sb(a), sc(a)) || a.localeCompare(b, "en", { numeric: true }),
+    )
+    .slice(0, 30)
+    .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
   const values = keys.flatMap((k) => [
     { category: k, series: "baseline", share: sb(k) },
     { category: k, series: "current", share: sc(k) },
   ]);
-  return renderSvg({
-    ...common("Category frequencies"),
-    data: { values },
-    mark: { type: "bar" },
-    encoding: {
-      x: { field: "category", type: "nominal", title: null, axis: { labelAngle: 0 } },
-      xOffset: { field: "series" },
-      y: { field: "share", type: "quantitative", title: "share", axis: { format: "%" } },
-      color: { field: "series", type: "nominal", scale: seriesScale },
-    },
-  } as vl.TopLevelSpec);
+  return renderSvg(
+    {
+      ...common,
+      data: { values },
+      mark: { type: "bar" },
+      encoding: {
+        x: { field: "category", type: "nominal", title: "category", sort: keys, axis: { labelAngle: 0 } },
+        xOffset: { field: "series", sort: ["baseline", "current"] },
+        y: {
+          field: "share",
+          type: "quantitative",
+          title: "share of records",
+          axis: { format: ".0%", tickCount: 4 },
+        },
+        color: { field: "series", type: "nominal", scale: seriesScale },
+      },
+    } as vl.TopLevelSpec,
+    label,
+  );
 }
