@@ -167,6 +167,8 @@ export async function compile(input: CompileInput, store: Store): Promise<Compil
       session = await InferenceSession.create(bytes, {
         graphOptimizationLevel: "all",
         optimizedModelFilePath: optimizedPath,
+        // Errors only: its "Serializing optimized model…" warning would print in every `npm start`; load failures still throw.
+        logSeverityLevel: 3,
       });
     } catch (error) {
       throw new CompilationFailedError(
