@@ -15,6 +15,12 @@ const attached = new WeakMap<LocalEndpoint, DeviceCredentials>();
 export function deviceCredentialsOf(endpoint: LocalEndpoint): DeviceCredentials {
   const known = attached.get(endpoint);
   if (known) return known;
+  // An endpoint that builds the service itself (and serves its route) exposes it here.
+  const own = (endpoint.credentials as { devices?: unknown }).devices;
+  if (own instanceof DeviceCredentials) {
+    attached.set(endpoint, own);
+    return own;
+  }
   const service = new DeviceCredentials({
     operatorToken: endpoint.credentials.token,
     stateDir: join(endpoint.stateDir, "credentials"),

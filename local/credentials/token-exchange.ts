@@ -11,6 +11,7 @@ export interface TokenExchangeOptions {
   lifetimeSeconds?: number;
   /** Where device tokens persist; without it they live as long as the process. */
   stateDir?: string;
+  /** Accepted for the endpoint's call; expiry is wall-clock time, which is what SDKs compare with. */
   clock?: Clock;
 }
 
