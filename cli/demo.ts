@@ -7,31 +7,27 @@ import "../local/polyfills.ts";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import { INFERENCE_COMPONENT_NAME } from "../edge/recipe.ts";
 import edgeConfig from "../edge-mlops.config.ts";
 import type { StageProgress } from "../functions/deployment/plan.ts";
 import { type LocalEndpoint, startLocalEndpoint } from "../local/endpoint.ts";
-import { type LocalFleet, startLocalFleet } from "../local/fleet/index.ts";
-import {
-  approve,
-  deployBaseline,
-  endpointClients,
-  exampleModelFile,
-  executionFor,
-  type LoopClients,
-  publishInferenceComponent,
-  registerModelPackage,
-  until,
-  uploadModel,
-} from "../local/fleet/loop.ts";
-import { configureFlow, localResources, stateMachineArnOf } from "../local/wiring.ts";
+import type { LocalFleet } from "../local/fleet/index.ts";
+import { approve, endpointClients, type LoopClients, until } from "../local/fleet/loop.ts";
+import { stateMachineArnOf } from "../local/wiring.ts";
 import { DEMO_HELP, type DemoOptions, DemoUsageError, parseDemoArgs } from "./demo-args.ts";
 import { analyzeFleetDrift, type FleetDrift } from "./demo-drift.ts";
 import { followExecution, type StateTiming, stateTimings } from "./demo-progress.ts";
+import {
+  configureLoopFlow,
+  deployLoopBaseline,
+  loopExecution,
+  publishLoopRuntime,
+  registerLoopPackage,
+  startLoopFleet,
+  uploadLoopModel,
+} from "./demo-setup.ts";
 
-const repoRoot = fileURLToPath(new URL("..", import.meta.url));
 const group = edgeConfig.groups[0];
 
 /** A step of the demo failed; the message says which and why. */
@@ -136,70 +132,30 @@ export async function runDemoLoop(
   options: DemoOptions,
 ): Promise<DemoResult> {
   if (!group) throw new DemoStepError("configuration", "edge-mlops.config.ts has no model group");
-  const { region, accountId } = endpoint.context;
-  const stages = group.stages;
-
   await step(`inference component ${INFERENCE_COMPONENT_NAME} 1.0.0 bundled and published`, () =>
-    publishInferenceComponent(clients, {
-      version: "1.0.0",
-      bucket: localResources.artifactBucket,
-      buildDir: join(endpoint.stateDir, "build"),
-      accountId,
-      region,
-      configuration: {
-        DeviceFleetName: group.modelPackageGroupName,
-        BucketName: localResources.captureBucket,
-        FolderPrefix: edgeConfig.capturePrefix,
-        // Traffic comes in bursts here: a large buffer keeps every record, a short push period writes them promptly.
-        CaptureDataBufferSize: 5000,
-        CaptureDataBatchSize: 100,
-        CaptureDataPushPeriodSeconds: 1,
-      },
-    }),
+    publishLoopRuntime(endpoint, clients, join(endpoint.stateDir, "build")),
   );
-  await step("baseline deployment (inference runtime only) on every group", async () => {
-    await deployBaseline(
-      clients.greengrass,
-      stages.map((s) => s.targetArn),
-      { [INFERENCE_COMPONENT_NAME]: { componentVersion: "1.0.0" } },
-    );
-    await until(
-      "devices installing the baseline",
-      async () =>
-        fleet.devices.filter((d) => d.components().get(INFERENCE_COMPONENT_NAME) === "1.0.0").length,
-      (n) => n === fleet.devices.length,
-      30_000,
-    );
-  });
+  await step("baseline deployment (inference runtime only) on every group", () =>
+    deployLoopBaseline(clients, fleet, 30_000),
+  );
 
-  const modelDataUrl = await uploadModel(
-    clients.s3,
-    localResources.artifactBucket,
-    `models/${group.modelPackageGroupName}/classifier.onnx`,
-    exampleModelFile(repoRoot),
-  );
+  const modelDataUrl = await uploadLoopModel(clients);
   const watch = deviceWatcher(fleet, group.componentName);
   /** Registers a package version, approves it and follows the execution the approval starts. */
   const rollout = async () => {
-    const packageArn = await step("model package registered (PendingManualApproval)", () =>
-      registerModelPackage(clients.sagemaker, {
-        groupName: group.modelPackageGroupName,
-        modelDataUrl,
-        dataInputConfig: '{"input":[1,16]}',
-        // Bakes run on the endpoint's clock (×50): the configured 5 and 10 minutes would take 6 s and
-        // 12 s here, so the demo package asks for 2 and 1 minutes through its metadata.
-        metadata: {
-          "edge-mlops:stage.canary.bakeSeconds": "120",
-          "edge-mlops:stage.fleet.bakeSeconds": "60",
-        },
+    const { packageArn, version } = await step("model package registered (PendingManualApproval)", () =>
+      // Bakes run on the endpoint's clock (×50): the configured 5 and 10 minutes would take 6 s and
+      // 12 s here, so the demo package asks for 2 and 1 minutes through its metadata.
+      registerLoopPackage(clients, modelDataUrl, {
+        "edge-mlops:stage.canary.bakeSeconds": "120",
+        "edge-mlops:stage.fleet.bakeSeconds": "60",
       }),
     );
     say(`  ${packageArn}`);
-    const version = Number(packageArn.slice(packageArn.lastIndexOf("/") + 1));
     await approve(clients.sagemaker, packageArn);
     say("✓ model package approved (UpdateModelPackage → Model Package State Change → start-deployment)");
     const executionArn = await step("execution started by the approval event", () =>
-      executionFor(clients.sfn, stateMachineArnOf(endpoint.context), group.modelPackageGroupName, version),
+      loopExecution(endpoint, clients, version),
     );
     say(`  ${executionArn}`);
     const outcome = await followExecution(clients.sfn, executionArn, {
@@ -384,12 +340,7 @@ export async function run(argv: string[]): Promise<number> {
   const stateDir = options.stateDir
     ? resolve(options.stateDir)
     : await mkdtemp(join(tmpdir(), "edge-mlops-demo-"));
-  // Schedules fire only when the demo ticks them, so a run is the same every time.
-  // Handlers log JSON for CloudWatch; on a terminal only their warnings are worth a line.
-  configureFlow({
-    autoSchedules: false,
-    environment: { POWERTOOLS_LOG_LEVEL: "WARN", POWERTOOLS_METRICS_DISABLED: "true" },
-  });
+  configureLoopFlow("WARN");
   let endpoint: LocalEndpoint | undefined;
   let fleet: LocalFleet | undefined;
   let clients: LoopClients | undefined;
@@ -401,13 +352,7 @@ export async function run(argv: string[]): Promise<number> {
     say(`  ${endpoint.url}  state: ${stateDir}`);
     const ep = endpoint;
     fleet = await step(`fleet: ${options.canary} canary + ${options.fleet} fleet devices`, () =>
-      startLocalFleet(ep, {
-        groups: [
-          { name: "canary", size: options.canary },
-          { name: "fleet", size: options.fleet },
-        ],
-        pollIntervalMs: 200,
-      }),
+      startLoopFleet(ep, { canary: options.canary, fleet: options.fleet, pollIntervalMs: 200 }),
     );
     clients = endpointClients(endpoint.url, endpoint.context.region);
     const result = await runDemoLoop(endpoint, fleet, clients, options);

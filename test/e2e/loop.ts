@@ -3,24 +3,21 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { HistoryEvent } from "@aws-sdk/client-sfn";
 import { followExecution, statesVisited } from "../../cli/demo-progress.ts";
-import { INFERENCE_COMPONENT_NAME } from "../../edge/recipe.ts";
-import edgeConfig from "../../edge-mlops.config.ts";
-import { type LocalEndpoint, startLocalEndpoint } from "../../local/endpoint.ts";
-import { type DeviceKnobs, type LocalFleet, startLocalFleet } from "../../local/fleet/index.ts";
 import {
-  approve,
-  deployBaseline,
-  endpointClients,
-  exampleModelFile,
-  executionFor,
-  type LoopClients,
-  publishInferenceComponent,
-  registerModelPackage,
-  until,
-  uploadModel,
-} from "../../local/fleet/loop.ts";
+  configureLoopFlow,
+  deployLoopBaseline,
+  loopExecution,
+  loopGroup,
+  publishLoopRuntime,
+  registerLoopPackage,
+  startLoopFleet,
+  uploadLoopModel,
+} from "../../cli/demo-setup.ts";
+import { INFERENCE_COMPONENT_NAME } from "../../edge/recipe.ts";
+import { type LocalEndpoint, startLocalEndpoint } from "../../local/endpoint.ts";
+import type { DeviceKnobs, LocalFleet } from "../../local/fleet/index.ts";
+import { approve, endpointClients, type LoopClients, until } from "../../local/fleet/loop.ts";
 import { greengrassStoreOf } from "../../local/greengrass/index.ts";
-import { configureFlow, localResources, stateMachineArnOf } from "../../local/wiring.ts";
 
 /** The whole local loop for one test file: endpoint, fleet, clients, baseline deployment. */
 export interface Loop {
@@ -31,57 +28,23 @@ export interface Loop {
   dispose(): Promise<void>;
 }
 
-export const group = edgeConfig.groups[0] as NonNullable<(typeof edgeConfig.groups)[0]>;
+export const group = loopGroup;
 export const MODEL_COMPONENT = group.componentName;
 export const RUNTIME_COMPONENT = INFERENCE_COMPONENT_NAME;
-const repoRoot = join(import.meta.dirname, "..", "..");
 
 export async function startLoop(options: {
   canary: number;
   fleet: number;
   knobs?: Record<string, DeviceKnobs>;
 }): Promise<Loop> {
-  configureFlow({
-    autoSchedules: false,
-    environment: { POWERTOOLS_LOG_LEVEL: "ERROR", POWERTOOLS_METRICS_DISABLED: "true" },
-  });
+  configureLoopFlow("ERROR");
   const dir = await mkdtemp(join(tmpdir(), "edge-mlops-e2e-"));
   const endpoint = await startLocalEndpoint({ port: 0, stateDir: dir, reset: true });
-  const fleet = await startLocalFleet(endpoint, {
-    groups: [
-      { name: "canary", size: options.canary },
-      { name: "fleet", size: options.fleet },
-    ],
-    ...(options.knobs ? { knobs: options.knobs } : {}),
-    pollIntervalMs: 100,
-  });
+  const fleet = await startLoopFleet(endpoint, { ...options, pollIntervalMs: 100 });
   const clients = endpointClients(endpoint.url, endpoint.context.region);
-  await publishInferenceComponent(clients, {
-    version: "1.0.0",
-    bucket: localResources.artifactBucket,
-    buildDir: join(dir, "build"),
-    accountId: endpoint.context.accountId,
-    region: endpoint.context.region,
-    configuration: {
-      DeviceFleetName: group.modelPackageGroupName,
-      BucketName: localResources.captureBucket,
-      FolderPrefix: edgeConfig.capturePrefix,
-      CaptureDataBufferSize: 5000,
-      CaptureDataBatchSize: 100,
-      CaptureDataPushPeriodSeconds: 1,
-    },
-  });
-  await deployBaseline(
-    clients.greengrass,
-    group.stages.map((s) => s.targetArn),
-    { [RUNTIME_COMPONENT]: { componentVersion: "1.0.0" } },
-  );
-  await until(
-    "baseline on every device",
-    async () => fleet.devices.every((d) => d.components().get(RUNTIME_COMPONENT) === "1.0.0"),
-    Boolean,
-    20_000,
-  );
+  // The demo's own setup steps, so these tests run what `npm start` runs.
+  await publishLoopRuntime(endpoint, clients, join(dir, "build"));
+  await deployLoopBaseline(clients, fleet, 20_000);
   return {
     endpoint,
     fleet,
@@ -108,31 +71,15 @@ export interface Rollout {
 /** Registers a model package version, approves it and follows the execution the approval starts. */
 export async function approveNewVersion(loop: Loop): Promise<Rollout> {
   const { clients, endpoint } = loop;
-  const modelDataUrl = await uploadModel(
-    clients.s3,
-    localResources.artifactBucket,
-    `models/${group.modelPackageGroupName}/classifier.onnx`,
-    exampleModelFile(repoRoot),
-  );
-  const packageArn = await registerModelPackage(clients.sagemaker, {
-    groupName: group.modelPackageGroupName,
-    modelDataUrl,
-    dataInputConfig: '{"input":[1,16]}',
-    // One target and short bakes keep the run in seconds; the rest of the pipeline is as configured.
-    metadata: {
-      "edge-mlops:targets": process.arch === "arm64" ? "linux-arm64" : "linux-x86-64",
-      "edge-mlops:stage.canary.bakeSeconds": "1",
-      "edge-mlops:stage.fleet.bakeSeconds": "1",
-    },
+  const modelDataUrl = await uploadLoopModel(clients);
+  // One target and short bakes keep the run in seconds; the rest of the pipeline is as configured.
+  const { packageArn, version } = await registerLoopPackage(clients, modelDataUrl, {
+    "edge-mlops:targets": process.arch === "arm64" ? "linux-arm64" : "linux-x86-64",
+    "edge-mlops:stage.canary.bakeSeconds": "1",
+    "edge-mlops:stage.fleet.bakeSeconds": "1",
   });
-  const version = Number(packageArn.slice(packageArn.lastIndexOf("/") + 1));
   await approve(clients.sagemaker, packageArn);
-  const executionArn = await executionFor(
-    clients.sfn,
-    stateMachineArnOf(endpoint.context),
-    group.modelPackageGroupName,
-    version,
-  );
+  const executionArn = await loopExecution(endpoint, clients, version);
   const outcome = await followExecution(clients.sfn, executionArn, { timeoutMs: 40_000, pollMs: 200 });
   return {
     packageArn,
