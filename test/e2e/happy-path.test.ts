@@ -10,7 +10,6 @@ import { featureNames } from "../../examples/distribution.ts";
 import { localResources } from "../../local/wiring.ts";
 import {
   approveNewVersion,
-  fleetSettled,
   type Loop,
   MODEL_COMPONENT,
   type Rollout,
@@ -26,7 +25,6 @@ let rollout: Rollout;
 beforeAll(async () => {
   loop = await startLoop({ canary: 1, fleet: 2 });
   rollout = await approveNewVersion(loop);
-  await fleetSettled(loop);
 });
 afterAll(async () => {
   await loop?.dispose();

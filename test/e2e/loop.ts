@@ -68,7 +68,10 @@ export interface Rollout {
   states: string[];
 }
 
-/** Registers a model package version, approves it and follows the execution the approval starts. */
+/**
+ * Registers a model package version, approves it, follows the execution the approval starts to
+ * its end and waits for the fleet to settle (no deployment left pending on any device).
+ */
 export async function approveNewVersion(loop: Loop): Promise<Rollout> {
   const { clients, endpoint } = loop;
   const modelDataUrl = await uploadLoopModel(clients);
@@ -81,6 +84,7 @@ export async function approveNewVersion(loop: Loop): Promise<Rollout> {
   await approve(clients.sagemaker, packageArn);
   const executionArn = await loopExecution(endpoint, clients, version);
   const outcome = await followExecution(clients.sfn, executionArn, { timeoutMs: 40_000, pollMs: 200 });
+  await fleetSettled(loop);
   return {
     packageArn,
     version,
@@ -92,7 +96,7 @@ export async function approveNewVersion(loop: Loop): Promise<Rollout> {
 }
 
 /** Waits until no device has a deployment left to handle (the store has nothing pending for any). */
-export async function fleetSettled(loop: Loop): Promise<void> {
+async function fleetSettled(loop: Loop): Promise<void> {
   const store = greengrassStoreOf(loop.endpoint.url);
   await until(
     "devices settled",
