@@ -15,16 +15,15 @@ const attached = new WeakMap<LocalEndpoint, DeviceCredentials>();
 export function deviceCredentialsOf(endpoint: LocalEndpoint): DeviceCredentials {
   const known = attached.get(endpoint);
   if (known) return known;
-  // An endpoint that builds the service itself (and serves its route) exposes it here.
+  // An endpoint that builds the service itself exposes it here; otherwise it is built now.
   const own = (endpoint.credentials as { devices?: unknown }).devices;
-  if (own instanceof DeviceCredentials) {
-    attached.set(endpoint, own);
-    return own;
-  }
-  const service = new DeviceCredentials({
-    operatorToken: endpoint.credentials.token,
-    stateDir: join(endpoint.stateDir, "credentials"),
-  });
+  const service =
+    own instanceof DeviceCredentials
+      ? own
+      : new DeviceCredentials({
+          operatorToken: endpoint.credentials.token,
+          stateDir: join(endpoint.stateDir, "credentials"),
+        });
   // Same route as the single-token exchange it replaces; the operator's token stays valid.
   endpoint.router.addAdminRoute("GET", "credentials", service.handler);
   endpoint.router.addAdminRoute("GET", "credentials/devices", async () => ({ devices: service.devices() }));
