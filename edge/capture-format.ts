@@ -62,7 +62,8 @@ export interface NamedTensor {
   data: TensorData;
 }
 
-const arrayTypes = {
+/** The typed array class of each dtype (little-endian bytes on the wire and in capture). */
+export const tensorArrayTypes = {
   float32: Float32Array,
   float64: Float64Array,
   int8: Int8Array,
@@ -73,7 +74,7 @@ const arrayTypes = {
   int64: BigInt64Array,
 } as const;
 
-export const tensorDtypes = Object.keys(arrayTypes) as TensorDtype[];
+export const tensorDtypes = Object.keys(tensorArrayTypes) as TensorDtype[];
 
 export class CaptureFormatError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -98,7 +99,7 @@ export function contentType(dtype: TensorDtype, dims: readonly number[]): string
 export function parseContentType(value: string): { dtype: TensorDtype; dims: number[] } {
   const match = /^Tensor\[(\w+);\s*([\d,\s]*)\]$/.exec(value);
   const dtype = match?.[1] as TensorDtype | undefined;
-  if (!match || !dtype || !(dtype in arrayTypes)) {
+  if (!match || !dtype || !(dtype in tensorArrayTypes)) {
     throw new CaptureFormatError(
       `observedContentType ${JSON.stringify(value)} is not Tensor[<dtype>; <dims>]`,
     );
@@ -123,7 +124,7 @@ export function encodeCaptureTensor(tensor: NamedTensor): CaptureTensor {
 /** Decodes a captured tensor back to typed values; checks the byte count against the dims. */
 export function decodeCaptureTensor(tensor: CaptureTensor): NamedTensor {
   const { dtype, dims } = parseContentType(tensor.observedContentType);
-  const ArrayType = arrayTypes[dtype];
+  const ArrayType = tensorArrayTypes[dtype];
   const raw = Buffer.from(tensor.data, "base64");
   const count = dims.reduce((a, b) => a * b, 1);
   if (raw.length !== count * ArrayType.BYTES_PER_ELEMENT) {
@@ -136,7 +137,7 @@ export function decodeCaptureTensor(tensor: CaptureTensor): NamedTensor {
 
 /** Typed array of `dtype` from raw little-endian bytes (copied, so the result is aligned). */
 export function typedArrayFromBytes(dtype: TensorDtype, raw: Uint8Array): TensorData {
-  const ArrayType = arrayTypes[dtype];
+  const ArrayType = tensorArrayTypes[dtype];
   const aligned = new Uint8Array(raw.length);
   aligned.set(raw);
   if (!hostIsLittleEndian) swapBytes(Buffer.from(aligned.buffer), ArrayType.BYTES_PER_ELEMENT);

@@ -3,6 +3,7 @@ import {
   type NamedTensor,
   type TensorData,
   type TensorDtype,
+  tensorArrayTypes,
   tensorBytes,
   tensorDtypes,
   typedArrayFromBytes,
@@ -67,17 +68,6 @@ export type ErrorResponse = { id: RequestId; ok: false; error: { code: ErrorCode
 export type Response = SuccessResponse | ErrorResponse;
 
 export type { ModelInfo };
-
-const arrayTypes: Record<TensorDtype, { new (length: number): TensorData; BYTES_PER_ELEMENT: number }> = {
-  float32: Float32Array,
-  float64: Float64Array,
-  int8: Int8Array,
-  uint8: Uint8Array,
-  int16: Int16Array,
-  uint16: Uint16Array,
-  int32: Int32Array,
-  int64: BigInt64Array,
-};
 
 /**
  * Checks a decoded JSON value is a well-formed request; throws BadRequestError saying what is
@@ -176,7 +166,7 @@ export function decodeWireTensor(name: string, wire: unknown): NamedTensor {
     throw new InvalidInputError(`input ${name}: shape must be an array of positive integers`);
   }
   const count = shape.reduce((a, b) => a * b, 1);
-  const ArrayType = arrayTypes[dtype];
+  const ArrayType = tensorArrayTypes[dtype];
   let values: TensorData;
   if (typeof data === "string") {
     const raw = Buffer.from(data, "base64");
