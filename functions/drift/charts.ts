@@ -83,23 +83,33 @@ const escAttr = (s: string) =>
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
   );
 
-// No vega legend: the page draws one legend per feature in HTML, so every chart keeps its full width.
+// No vega legend: the page draws one legend per chart in HTML, so every chart keeps its full width.
+// Fixed padding instead of "pad" autosizing: a histogram and its CDF then have the same outer size and
+// their plot areas line up side by side whatever their labels.
 const common = {
   width: WIDTH,
   height: HEIGHT,
   background: "white",
-  padding: { left: 4, right: 12, top: 8, bottom: 4 },
+  autosize: { type: "none" },
+  padding: { left: 58, right: 18, top: 10, bottom: 40 },
   config: { axis: AXIS, axisX: AXIS_X, view: { stroke: null }, aria: false, legend: { disable: true } },
 } as const;
 
-/** Share of each sample per equal-width bin over the union range of both samples. */
-export function histogramData(baseline: WeightedSample, current: WeightedSample, bins = 24) {
+/** The union range of both samples: histogram and CDF share it so their x axes line up. */
+export function unionRange(baseline: WeightedSample, current: WeightedSample): [number, number] {
   const lo = Math.min(baseline.values[0] ?? 0, current.values[0] ?? 0);
   const hi = Math.max(
     baseline.values[baseline.values.length - 1] ?? 0,
     current.values[current.values.length - 1] ?? 0,
   );
-  const width = hi > lo ? (hi - lo) / bins : 1;
+  // A constant feature still gets a visible, non-degenerate axis.
+  return hi > lo ? [lo, hi] : [lo, lo + 1];
+}
+
+/** Share of each sample per equal-width bin over the union range of both samples. */
+export function histogramData(baseline: WeightedSample, current: WeightedSample, bins = 24) {
+  const [lo, hi] = unionRange(baseline, current);
+  const width = (hi - lo) / bins;
   const rows: { series: string; start: number; end: number; share: number }[] = [];
   for (const [series, s] of [
     ["baseline", baseline],
@@ -116,14 +126,20 @@ export function histogramData(baseline: WeightedSample, current: WeightedSample,
   return rows;
 }
 
-/** CDF points of both samples at 101 quantiles each (enough for a smooth step curve). */
+/**
+ * CDF points of both samples at 101 quantiles each (enough for a smooth step curve), each curve
+ * running from 0 at the left edge of the union range to 1 at its right edge.
+ */
 export function cdfData(baseline: WeightedSample, current: WeightedSample) {
+  const [lo, hi] = unionRange(baseline, current);
   const rows: { series: string; value: number; cdf: number }[] = [];
   for (const [series, s] of [
     ["baseline", baseline],
     ["current", current],
   ] as const) {
-    let last = Number.NaN;
+    if (s.n === 0) continue;
+    rows.push({ series, value: lo, cdf: cdfOf(s, lo) === 1 ? 1 : 0 });
+    let last = lo;
     for (let i = 0; i <= 100; i++) {
       const value = quantileOf(s, i / 100);
       // Repeated quantiles (discrete or heavily tied values) add points but no shape.
@@ -131,6 +147,7 @@ export function cdfData(baseline: WeightedSample, current: WeightedSample) {
       last = value;
       rows.push({ series, value, cdf: cdfOf(s, value) });
     }
+    if (last < hi) rows.push({ series, value: hi, cdf: 1 });
   }
   return rows;
 }
@@ -211,6 +228,12 @@ export function cdfSvg(
   gapColor: string = COLORS.gap,
 ): Promise<string> {
   const gap = largestGap(baseline, current);
+  const [lo, hi] = unionRange(baseline, current);
+  // The label goes where no curve is: left of the upper end (above both curves), or, near the left
+  // edge where that would be cut off, right of the lower end (below both curves).
+  const leftRoom = hi > lo ? (gap.value - lo) / (hi - lo) > 0.25 : false;
+  const upper = Math.max(gap.baseline, gap.current);
+  const lower = Math.min(gap.baseline, gap.current);
   const gapLayers =
     Number.isFinite(gap.value) && gap.gap > 0
       ? [
@@ -228,12 +251,21 @@ export function cdfSvg(
               values: [
                 {
                   x: gap.value,
-                  y: (gap.baseline + gap.current) / 2,
+                  y: leftRoom ? upper : lower,
                   text: `L∞ ${gap.gap.toFixed(3)}`,
                 },
               ],
             },
-            mark: { type: "text", align: "left", dx: 5, fontSize: 11, color: gapColor, fontWeight: "bold" },
+            mark: {
+              type: "text",
+              align: leftRoom ? "right" : "left",
+              baseline: leftRoom ? "bottom" : "top",
+              dx: leftRoom ? -4 : 4,
+              dy: leftRoom ? -2 : 2,
+              fontSize: 11,
+              color: gapColor,
+              fontWeight: "bold",
+            },
             encoding: {
               x: { field: "x", type: "quantitative" },
               y: { field: "y", type: "quantitative" },
@@ -254,7 +286,7 @@ export function cdfSvg(
               field: "value",
               type: "quantitative",
               title: "value",
-              scale: { zero: false },
+              scale: { domain: [lo, hi], nice: false, zero: false },
               axis: { tickCount: 6 },
             },
             y: {

@@ -55,12 +55,24 @@ export function orderFeatures(features: readonly FeatureDrift[]): FeatureDrift[]
   );
 }
 
+/** Distance and threshold with enough digits that they differ when they are not equal (0.1004 vs 0.100). */
+function pair(d: number, t: number): [string, string] {
+  for (let digits = 3; digits < 7; digits++) {
+    const [a, b] = [d.toFixed(digits), t.toFixed(digits)];
+    if (a !== b || d === t) return [a, b];
+  }
+  return [String(d), String(t)];
+}
+
 /** "0.105 > 0.100 threshold" — the comparison that decided the verdict, in words. */
 function decision(f: FeatureDrift): string {
   if (f.distance === null) return `${esc(f.method)}: no distance (no comparable current values)`;
+  const [d, t] = Number.isFinite(f.distance)
+    ? pair(f.distance, f.threshold)
+    : [num(f.distance), num(f.threshold)];
   if (f.method === "ChiSquared")
-    return `χ² p-value <b>${num(f.distance)}</b> ${f.drifted ? "&lt;" : "≥"} significance ${num(f.threshold)}`;
-  return `${esc(f.method)} distance <b>${num(f.distance)}</b> ${f.drifted ? "&gt;" : "≤"} threshold ${num(f.threshold)}`;
+    return `χ² p-value <b>${d}</b> ${f.drifted ? "&lt;" : "≥"} significance ${t}`;
+  return `${esc(f.method)} distance <b>${d}</b> ${f.drifted ? "&gt;" : "≤"} threshold ${t}`;
 }
 
 /** A bar filled to distance ÷ (2 × threshold): the tick in the middle is the threshold. */
@@ -226,7 +238,7 @@ svg{max-width:100%;height:auto}svg text{font-family:system-ui,-apple-system,"Seg
 .sw.box.base{background:var(--base)}.sw.box.cur{background:var(--cur)}
 .sw.line{height:0;vertical-align:3px}.sw.line.base{border-top:3px solid var(--base)}.sw.line.cur{border-top:3px solid var(--cur)}
 .grid{width:auto}.grid td,.grid th{text-align:center;padding:4px 6px;font-size:12px}.grid th.dev{writing-mode:vertical-rl;transform:rotate(180deg);vertical-align:bottom}
-.grid td.f{text-align:left}.grid td.x{background:#fee2e2;color:#991b1b;font-weight:700}.grid td.o{color:#9ca3af}
+.grid td.f{text-align:left}.grid thead th{vertical-align:bottom}.grid td.x{background:#fee2e2;color:#991b1b;font-weight:700}.grid td.o{color:#9ca3af}
 .scroll{overflow-x:auto}
 code{font-size:12px}
 @media print{body{background:#fff;font-size:12px}main{max-width:none;padding:0}.card,.feature,table{border-color:#d1d5db}
