@@ -77,7 +77,7 @@ async function runAggregateDrift(
   if (ahead > 0) endpoint.clock.advance(ahead + 1);
   const runs = await eventRouterOf(endpoint.url).scheduler.tick(localResources.driftScheduleName);
   const run = runs[0];
-  if (!run || run.status !== "SUCCEEDED")
+  if (run?.status !== "SUCCEEDED")
     throw new DriftAnalysisError(`aggregate-drift failed: ${run?.error ?? "the drift schedule did not run"}`);
   const outcomes = (run.result as { outcomes?: FleetOutcome[] } | undefined)?.outcomes ?? [];
   const outcome = outcomes.find((o) => o.model === model && o.resultKey);

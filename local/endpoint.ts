@@ -4,7 +4,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { newToken, tokenExchange } from "./credentials/token-exchange.ts";
+import { DeviceCredentials, newToken } from "./credentials/device-tokens.ts";
+import { addCredentialRoutes } from "./credentials/routes.ts";
 import { type FaultConfig, Faults } from "./faults.ts";
 import { IotService } from "./iot/service.ts";
 import { S3Service } from "./s3/service.ts";
@@ -54,7 +55,7 @@ export interface LocalEndpoint {
   /** Events a bus listener failed on (the last 100); the emitting call still succeeded. */
   deliveryErrors: { event: BusEvent; error: string }[];
   /** For simulated devices: AWS_CONTAINER_CREDENTIALS_FULL_URI and AWS_CONTAINER_AUTHORIZATION_TOKEN. */
-  credentials: { fullUri: string; token: string };
+  credentials: { fullUri: string; token: string; devices: DeviceCredentials };
   register(handler: ServiceHandler): void;
   close(): Promise<void>;
 }
@@ -80,8 +81,7 @@ async function discoverFactories(): Promise<[string, ServiceFactory][]> {
  * service, behind one loopback HTTP server.
  * @example const endpoint = await startLocalEndpoint({ port: 0, stateDir: tmp, timeScale: 0 }); … await endpoint.close();
  */
-function addAdminRoutes(router: Router, faults: Faults, clock: ScaledClock, token: string): void {
-  router.addAdminRoute("GET", "credentials", tokenExchange({ token, clock }));
+function addAdminRoutes(router: Router, faults: Faults, clock: ScaledClock): void {
   router.addAdminRoute("GET", "health", async () => ({
     status: "ok",
     services: router.served(),
@@ -173,6 +173,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
   let iot: IotService;
   let sagemaker: SageMakerService;
   const token = options.credentialsToken ?? newToken();
+  let devices: DeviceCredentials;
   try {
     s3 = new S3Service(contextFor("s3"), options.buckets);
     await s3.start();
@@ -183,7 +184,9 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     root.iotJobs = iot.jobs;
     sagemaker = new SageMakerService(contextFor("sagemaker"), s3, faults, options.sagemaker);
     register(sagemaker);
-    addAdminRoutes(router, faults, clock, token);
+    addAdminRoutes(router, faults, clock);
+    devices = new DeviceCredentials({ operatorToken: token, stateDir: contextFor("credentials").stateDir });
+    addCredentialRoutes(router, devices);
 
     const extra = Array.isArray(options.services)
       ? options.services.map((f, i) => [`service-${i + 1}`, f] as [string, ServiceFactory])
@@ -232,7 +235,7 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     sagemaker,
     emitted,
     deliveryErrors,
-    credentials: { fullUri: `${url}/_edge-mlops/credentials`, token },
+    credentials: { fullUri: `${url}/_edge-mlops/credentials`, token, devices },
     register,
     close,
   };
