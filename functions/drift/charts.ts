@@ -25,6 +25,8 @@ const AXIS = {
 
 // Vertical grid lines add ink, not information, to a distribution chart.
 const AXIS_X = { grid: false };
+// The y grid already marks each tick.
+const AXIS_Y = { ticks: false, labelPadding: 4 };
 
 const seriesScale = { domain: ["baseline", "current"], range: [COLORS.baseline, COLORS.current] };
 const WIDTH = 420;
@@ -47,7 +49,8 @@ export function slimSvg(svg: string): string {
       /\s(?:class|role|aria-roledescription|aria-hidden|pointer-events|stroke-miterlimit)="[^"]*"/g,
       "",
     )
-    .replace(/\s(?:opacity|fill-opacity|stroke-opacity)="1"/g, "")
+    .replace(/\s(?:opacity|fill-opacity|stroke-opacity|stroke-width)="1"/g, "")
+    .replace(/\stransform="translate\(0,0\)"/g, "")
     .replace(/\s(?:version)="[^"]*"/g, "")
     .replace(
       /\s(d|transform|x|y|x2|y2|width|height)="([^"]*)"/g,
@@ -92,7 +95,14 @@ const common = {
   background: "white",
   autosize: { type: "none" },
   padding: { left: 58, right: 18, top: 10, bottom: 40 },
-  config: { axis: AXIS, axisX: AXIS_X, view: { stroke: null }, aria: false, legend: { disable: true } },
+  config: {
+    axis: AXIS,
+    axisX: AXIS_X,
+    axisY: AXIS_Y,
+    view: { stroke: null },
+    aria: false,
+    legend: { disable: true },
+  },
 } as const;
 
 /** The union range of both samples: histogram and CDF share it so their x axes line up. */

@@ -182,14 +182,14 @@ ${devices.length > 0 ? `<div class="card${driftedDevices > 0 ? " bad" : ""}">dev
 </div>
 </header>
 <h2>Summary</h2>
-<table class="summary"><thead><tr><th>feature</th><th>kind</th><th>method</th><th class="n">distance</th><th class="n">threshold</th><th>distance vs threshold</th><th class="n">PSI</th><th class="n">JS</th><th class="n">complete</th><th>verdict</th></tr></thead><tbody>
+<div class="scroll"><table class="summary"><thead><tr><th>feature</th><th>kind</th><th>method</th><th class="n">distance</th><th class="n">threshold</th><th class="bc">distance vs threshold</th><th class="n">PSI</th><th class="n">JS</th><th class="n">complete</th><th>verdict</th></tr></thead><tbody>
 ${ordered
   .map(
     (f) =>
-      `<tr class="${f.drifted ? "bad" : "good"}"><td><a href="#${ids.get(f.name)}">${esc(f.name)}</a></td><td>${esc(f.kind)}</td><td>${esc(f.method)}${f.method === "ChiSquared" ? " (p)" : ""}</td><td class="n">${num(f.distance)}</td><td class="n">${num(f.threshold)}</td><td>${distanceBar(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.jensenShannon)}</td><td class="n">${pct(f.completeness)}</td><td>${badge(f.drifted)}</td></tr>`,
+      `<tr class="${f.drifted ? "bad" : "good"}"><td><a href="#${ids.get(f.name)}">${esc(f.name)}</a></td><td>${esc(f.kind)}</td><td>${esc(f.method)}${f.method === "ChiSquared" ? " (p)" : ""}</td><td class="n">${num(f.distance)}</td><td class="n">${num(f.threshold)}</td><td class="bc">${distanceBar(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.jensenShannon)}</td><td class="n">${pct(f.completeness)}</td><td>${badge(f.drifted)}</td></tr>`,
   )
   .join("\n")}
-</tbody></table>
+</tbody></table></div>
 ${deviceGrid(ordered, devices, ids)}
 ${violationsTable(result)}
 ${quarantineTable(quarantine, r.quarantined)}
@@ -241,8 +241,9 @@ svg{max-width:100%;height:auto}svg text{font-family:system-ui,-apple-system,"Seg
 .grid td.f{text-align:left}.grid thead th{vertical-align:bottom}.grid td.x{background:#fee2e2;color:#991b1b;font-weight:700}.grid td.o{color:#9ca3af}
 .scroll{overflow-x:auto}
 code{font-size:12px}
-@media print{body{background:#fff;font-size:12px}main{max-width:none;padding:0}.card,.feature,table{border-color:#d1d5db}
-h2{break-after:avoid}a{color:inherit;text-decoration:none}.charts{grid-template-columns:1fr 1fr}}
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}.card,.feature,table{border-color:#d1d5db}
+h2{break-after:avoid}a{color:inherit;text-decoration:none}.charts{grid-template-columns:1fr 1fr}
+th,td{padding:3px 5px}th{white-space:normal}.bc{display:none}.scroll{overflow:visible}tr{break-inside:avoid}.hint{font-size:10px}}
 `;
 }
 

@@ -133,7 +133,8 @@ describe("edge-mlops baseline / drift", () => {
     expect(page).not.toMatch(/<script|<link|@import|src=/i);
     expect(page.match(/<svg/g)?.length).toBeGreaterThanOrEqual(2 * 19 + 1);
     // Summary table lists drifted features before the others.
-    const rows = [...page.matchAll(/<tr class="(bad|good)"><td><a href="#f-([^"]+)">/g)].map((m) => m[1]);
+    const rows = [...page.matchAll(/<tr class="(bad|good)"><td><a href="#f\d+-([^"]+)">/g)].map((m) => m[1]);
+    expect(rows.filter((r) => r === "bad")).toHaveLength(drifted.length);
     expect(rows.indexOf("good")).toBeGreaterThan(rows.lastIndexOf("bad"));
 
     expect(await cli("drift", "--baseline", join(dir, "bl"), join(dir, "shifted.jsonl"))).toBe(0);
