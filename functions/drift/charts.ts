@@ -105,13 +105,18 @@ const common = {
   },
 } as const;
 
-/** The union range of both samples: histogram and CDF share it so their x axes line up. */
+/** Share of records the axes may leave out at each end, so one sensor spike cannot squash the chart. */
+export const TAIL = 0.001;
+
+/**
+ * The x range both charts share (so their axes line up): from the lower to the upper TAIL quantile
+ * over both samples. Values beyond fall into the outermost histogram bins.
+ */
 export function unionRange(baseline: WeightedSample, current: WeightedSample): [number, number] {
-  const lo = Math.min(baseline.values[0] ?? 0, current.values[0] ?? 0);
-  const hi = Math.max(
-    baseline.values[baseline.values.length - 1] ?? 0,
-    current.values[current.values.length - 1] ?? 0,
-  );
+  const ends = [baseline, current].filter((s) => s.n > 0);
+  if (ends.length === 0) return [0, 1];
+  const lo = Math.min(...ends.map((s) => quantileOf(s, TAIL)));
+  const hi = Math.max(...ends.map((s) => quantileOf(s, 1 - TAIL)));
   // A constant feature still gets a visible, non-degenerate axis.
   return hi > lo ? [lo, hi] : [lo, lo + 1];
 }
@@ -138,7 +143,7 @@ export function histogramData(baseline: WeightedSample, current: WeightedSample,
 
 /**
  * CDF points of both samples at 101 quantiles each (enough for a smooth step curve), each curve
- * running from 0 at the left edge of the union range to 1 at its right edge.
+ * running across the whole shared range.
  */
 export function cdfData(baseline: WeightedSample, current: WeightedSample) {
   const [lo, hi] = unionRange(baseline, current);
@@ -148,16 +153,17 @@ export function cdfData(baseline: WeightedSample, current: WeightedSample) {
     ["current", current],
   ] as const) {
     if (s.n === 0) continue;
-    rows.push({ series, value: lo, cdf: cdfOf(s, lo) === 1 ? 1 : 0 });
+    rows.push({ series, value: lo, cdf: cdfOf(s, lo) });
     let last = lo;
     for (let i = 0; i <= 100; i++) {
       const value = quantileOf(s, i / 100);
-      // Repeated quantiles (discrete or heavily tied values) add points but no shape.
-      if (value === last) continue;
+      // Repeated quantiles (discrete or heavily tied values) add points but no shape; points
+      // outside the shared range would only be clipped.
+      if (value <= last || value >= hi) continue;
       last = value;
       rows.push({ series, value, cdf: cdfOf(s, value) });
     }
-    if (last < hi) rows.push({ series, value: hi, cdf: 1 });
+    rows.push({ series, value: hi, cdf: cdfOf(s, hi) });
   }
   return rows;
 }
@@ -245,7 +251,7 @@ export function cdfSvg(
   const upper = Math.max(gap.baseline, gap.current);
   const lower = Math.min(gap.baseline, gap.current);
   const gapLayers =
-    Number.isFinite(gap.value) && gap.gap > 0
+    Number.isFinite(gap.value) && gap.gap > 0 && gap.value >= lo && gap.value <= hi
       ? [
           {
             data: { values: [{ x: gap.value, y: gap.baseline, y2: gap.current }] },

@@ -194,7 +194,7 @@ ${deviceGrid(ordered, devices, ids)}
 ${violationsTable(result)}
 ${quarantineTable(quarantine, r.quarantined)}
 <h2>Features</h2>
-<p class="hint">Grey bars and curves: baseline. Blue: current data. The dashed line on each CDF marks where the two curves are furthest apart (L∞).</p>
+<p class="hint">Grey bars and curves: baseline. Blue: current data. The dashed line on each CDF marks where the two curves are furthest apart (L∞). Axes span the 0.1–99.9th percentiles of both; values beyond count in the outermost bins.</p>
 ${sections.join("\n")}
 </main></body></html>
 `;

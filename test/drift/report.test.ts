@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { constraintsJson, readBaseline, statisticsJson } from "../../functions/drift/baseline.ts";
-import { categoriesSvg, histogramData, largestGap, slimSvg } from "../../functions/drift/charts.ts";
+import {
+  categoriesSvg,
+  cdfData,
+  histogramData,
+  largestGap,
+  slimSvg,
+  unionRange,
+} from "../../functions/drift/charts.ts";
 import { compareToBaseline } from "../../functions/drift/compare.ts";
 import { sampleOf } from "../../functions/drift/kll.ts";
 import { GroupProfile } from "../../functions/drift/profile.ts";
@@ -169,6 +176,22 @@ describe("charts", () => {
     }
     expect(rows[0]?.start).toBe(0);
     expect(rows[4]?.end).toBe(5);
+  });
+
+  it("one extreme value does not squash the axes: it is counted in the outermost bin", () => {
+    const base = s(Array.from({ length: 2000 }, (_, i) => i / 100));
+    const cur = s([...Array.from({ length: 1999 }, (_, i) => i / 100), 1e6]);
+    const [lo, hi] = unionRange(base, cur);
+    // The 0.1% quantile: the second smallest of 2000 values.
+    expect(lo).toBe(0.01);
+    expect(hi).toBeLessThan(20);
+    const rows = histogramData(base, cur).filter((r) => r.series === "current");
+    expect(rows.reduce((a, r) => a + r.share, 0)).toBeCloseTo(1, 9);
+    expect(rows[rows.length - 1]?.end).toBe(hi);
+    expect(rows[rows.length - 1]?.share).toBeGreaterThan(1 / 2000);
+    const cdf = cdfData(base, cur).filter((r) => r.series === "current");
+    expect(Math.max(...cdf.map((r) => r.value))).toBe(hi);
+    expect(cdf[0]).toEqual({ series: "current", value: 0.01, cdf: 2 / 2000 });
   });
 
   it("largestGap is where the CDFs are furthest apart", () => {
