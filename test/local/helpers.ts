@@ -13,6 +13,7 @@ import {
   CreateModelPackageCommand,
   CreateModelPackageGroupCommand,
   SageMakerClient,
+  UpdateModelPackageCommand,
 } from "@aws-sdk/client-sagemaker";
 import {
   DescribeExecutionCommand,
@@ -202,7 +203,7 @@ export async function startPipeline(options: PipelineOptions): Promise<TestPipel
 }
 
 /** Creates the model package group and one ONNX package pending approval; returns the package ARN. */
-export async function createPendingModelPackage(
+async function createPendingModelPackage(
   sm: SageMakerClient,
   groupName: string,
   model: { image: string; modelDataUrl: string },
@@ -227,6 +228,17 @@ export async function createPendingModelPackage(
     }),
   );
   return pkg.ModelPackageArn as string;
+}
+
+/** A new ONNX package, approved: the approval event starts the deployment. Returns the package ARN. */
+export async function approveNewModelPackage(
+  sm: SageMakerClient,
+  groupName: string,
+  model: { image: string; modelDataUrl: string },
+): Promise<string> {
+  const arn = await createPendingModelPackage(sm, groupName, model);
+  await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: "Approved" }));
+  return arn;
 }
 
 /** Waits for the flow's first execution to start and end; returns the listing, its description and history. */

@@ -1,11 +1,10 @@
 import { GetDeploymentCommand, ListDeploymentsCommand } from "@aws-sdk/client-greengrassv2";
 import { DescribeJobCommand } from "@aws-sdk/client-iot";
-import { UpdateModelPackageCommand } from "@aws-sdk/client-sagemaker";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { eventRouterOf } from "../../local/eventbridge/index.ts";
 import {
+  approveNewModelPackage,
   awaitFirstExecution,
-  createPendingModelPackage,
   pipelineConfig,
   startPipeline,
   statesEntered,
@@ -40,12 +39,10 @@ afterAll(async () => {
 
 it("a failed canary rolls the canary back and fails the execution; the fleet is never touched", async () => {
   const { ep, sfn, gg } = pipeline;
-  const sm = ep.clients.sagemaker;
-  const arn = await createPendingModelPackage(sm, group.modelPackageGroupName, {
+  await approveNewModelPackage(ep.clients.sagemaker, group.modelPackageGroupName, {
     image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/onnx:latest",
     modelDataUrl: "s3://models/classifier.onnx",
   });
-  await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: "Approved" }));
 
   const { described, history } = await awaitFirstExecution(ep, sfn);
   expect(described.status).toBe("FAILED");

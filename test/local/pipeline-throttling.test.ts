@@ -1,8 +1,7 @@
-import { UpdateModelPackageCommand } from "@aws-sdk/client-sagemaker";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import {
+  approveNewModelPackage,
   awaitFirstExecution,
-  createPendingModelPackage,
   pipelineConfig,
   startPipeline,
   type TestPipeline,
@@ -29,12 +28,10 @@ afterAll(async () => {
 
 it("with 30% throttling on sagemaker, greengrass and iot the execution still succeeds", async () => {
   const { ep, sfn } = pipeline;
-  const sm = ep.clients.sagemaker;
-  const arn = await createPendingModelPackage(sm, group.modelPackageGroupName, {
+  await approveNewModelPackage(ep.clients.sagemaker, group.modelPackageGroupName, {
     image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/onnx:latest",
     modelDataUrl: "s3://models/classifier.onnx",
   });
-  await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: "Approved" }));
 
   const { listed, described, history } = await awaitFirstExecution(ep, sfn);
   expect(listed.executions).toHaveLength(1);

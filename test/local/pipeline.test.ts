@@ -11,7 +11,7 @@ import { eventRouterOf } from "../../local/eventbridge/index.ts";
 import { stepFunctionsEngineOf } from "../../local/stepfunctions/index.ts";
 import { localResources, stateMachineArnOf } from "../../local/wiring.ts";
 import {
-  createPendingModelPackage,
+  approveNewModelPackage,
   pipelineConfig,
   region,
   startPipeline,
@@ -47,11 +47,10 @@ describe("edge-deployment against the local endpoint", () => {
   it("one approval, repeated, starts exactly one execution, which runs to SUCCEEDED", async () => {
     const { ep, sfn, gg } = pipeline;
     const sm = ep.clients.sagemaker;
-    const arn = await createPendingModelPackage(sm, groupName, {
+    const arn = await approveNewModelPackage(sm, groupName, {
       image: "000000000000.dkr.ecr.us-east-1.amazonaws.com/onnx-inference:latest",
       modelDataUrl: "s3://models/classifier/1/classifier.onnx",
     });
-    await sm.send(new UpdateModelPackageCommand({ ModelPackageArn: arn, ModelApprovalStatus: "Approved" }));
     await sm.send(
       new UpdateModelPackageCommand({
         ModelPackageArn: arn,
