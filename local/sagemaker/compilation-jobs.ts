@@ -1,3 +1,4 @@
+import { FRAMEWORKS } from "../../config/validate.ts";
 import type { Faults } from "../faults.ts";
 import { type LocalContext, type ObjectStoreApi, validation } from "../server/types.ts";
 import { CompilationFailedError, compile } from "./compiler.ts";
@@ -7,17 +8,6 @@ import { parseS3Uri } from "./s3-uri.ts";
 import { epoch, oneOf, paginate, requireName, requireString, sortBy, timestampInput } from "./shapes.ts";
 
 type Json = Record<string, unknown>;
-const frameworks = [
-  "TENSORFLOW",
-  "KERAS",
-  "MXNET",
-  "ONNX",
-  "PYTORCH",
-  "XGBOOST",
-  "TFLITE",
-  "DARKNET",
-  "SKLEARN",
-] as const;
 // In SageMaker's order for the enum error message.
 const statuses: readonly JobStatus[] = [
   "INPROGRESS",
@@ -100,7 +90,7 @@ export class CompilationJobs extends SimulatedJobs<CompilationJobRecord> {
       oneOf(
         requireString(inputConfig.Framework, "inputConfig.framework"),
         "inputConfig.framework",
-        frameworks,
+        FRAMEWORKS,
       );
     } else if (input.ModelPackageVersionArn === undefined) {
       throw validation("InputConfig is required unless ModelPackageVersionArn is given");
