@@ -365,3 +365,90 @@ export function categoriesSvg(
     label,
   );
 }
+
+// Distinct from the baseline grey and the fleet blue; a ninth device would repeat a colour, so callers cap at 8.
+export const DEVICE_COLORS = [
+  "#dc2626",
+  "#ea580c",
+  "#a21caf",
+  "#ca8a04",
+  "#0d9488",
+  "#7c3aed",
+  "#be123c",
+  "#65a30d",
+];
+export const MAX_DEVICE_CURVES = DEVICE_COLORS.length;
+
+/**
+ * CDFs of single devices against the baseline and the whole fleet: shows whether a fleet-level shift
+ * is everywhere or one or two devices pulling it. Device i is drawn in DEVICE_COLORS[i]; the page
+ * names them in its HTML legend, like the other charts.
+ */
+export function deviceCdfSvg(
+  baseline: WeightedSample,
+  fleet: WeightedSample,
+  devices: readonly { device: string; sample: WeightedSample }[],
+  label = "Cumulative distribution by device",
+): Promise<string> {
+  const shown = devices.slice(0, MAX_DEVICE_CURVES);
+  const names = ["baseline", "fleet", ...shown.map((d) => `device ${d.device}`)];
+  const all = [baseline, fleet, ...shown.map((d) => d.sample)];
+  const [lo, hi] = all.reduce<[number, number]>(
+    ([l, h], s) => {
+      const [a, b] = unionRange(s, s);
+      return [Math.min(l, a), Math.max(h, b)];
+    },
+    [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY],
+  );
+  const values = all.flatMap((s, i) =>
+    cdfData(s, s)
+      .filter((r) => r.series === "baseline")
+      .map((r) => ({ series: names[i], value: r.value, cdf: r.cdf })),
+  );
+  // Each curve's own range stops short of the shared one: extend it flat to both edges.
+  for (const [i, s] of all.entries()) {
+    values.push(
+      { series: names[i], value: lo, cdf: cdfOf(s, lo) },
+      { series: names[i], value: hi, cdf: cdfOf(s, hi) },
+    );
+  }
+  values.sort((a, b) => a.value - b.value);
+  return renderSvg(
+    {
+      ...common,
+      data: { values },
+      mark: { type: "line", interpolate: "step-after", clip: true },
+      encoding: {
+        x: {
+          field: "value",
+          type: "quantitative",
+          title: "value",
+          scale: { domain: [lo, hi], nice: false, zero: false },
+          axis: { tickCount: 6 },
+        },
+        y: {
+          field: "cdf",
+          type: "quantitative",
+          title: "share of records ≤ value",
+          scale: { domain: [0, 1] },
+          axis: { format: ".0%", tickCount: 5 },
+        },
+        color: {
+          field: "series",
+          type: "nominal",
+          sort: names,
+          scale: { domain: names, range: [COLORS.baseline, COLORS.current, ...DEVICE_COLORS] },
+        },
+        strokeWidth: {
+          condition: { test: "datum.series === 'baseline' || datum.series === 'fleet'", value: 2.5 },
+          value: 1.5,
+        },
+        strokeDash: {
+          condition: { test: "datum.series === 'fleet'", value: [4, 2] },
+          value: [1, 0],
+        },
+      },
+    } as vl.TopLevelSpec,
+    label,
+  );
+}

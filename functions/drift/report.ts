@@ -1,7 +1,15 @@
 import type { Baseline } from "./baseline.ts";
-import { COLORS, categoriesSvg, cdfSvg, histogramSvg } from "./charts.ts";
+import {
+  COLORS,
+  categoriesSvg,
+  cdfSvg,
+  DEVICE_COLORS,
+  deviceCdfSvg,
+  histogramSvg,
+  MAX_DEVICE_CURVES,
+} from "./charts.ts";
 import { currentSample, type DriftResult, type FeatureDrift } from "./compare.ts";
-import type { GroupProfile } from "./profile.ts";
+import type { FeatureStats, GroupProfile } from "./profile.ts";
 import type { QuarantineEntry } from "./record.ts";
 import { CategoricalStats } from "./stats.ts";
 
@@ -21,6 +29,11 @@ export interface ReportInput {
   /** e.g. "2026-11-24 22:00–23:00 UTC"; omitted for ad-hoc CLI runs. */
   window?: string;
   devices?: DeviceSummary[];
+  /**
+   * Each device's own profile (by device name). When given, a feature that drifts on some devices gets
+   * a third chart with those devices' CDFs against the baseline and the fleet.
+   */
+  deviceProfiles?: ReadonlyMap<string, GroupProfile>;
   quarantine?: QuarantineEntry[];
 }
 
@@ -103,15 +116,22 @@ export async function renderReport(input: ReportInput): Promise<string> {
   const ordered = orderFeatures(result.features);
   const ids = new Map(ordered.map((f, i) => [f.name, anchor(f.name, i)]));
   const currentByName = new Map(current.features().map((f) => [f.name, f]));
+  const devicesByDrift = [...(input.devices ?? [])].sort(
+    (a, b) => (b.maxDistance ?? 0) - (a.maxDistance ?? 0) || natural(a.device, b.device),
+  );
+  const deviceFeatures = new Map<string, Map<string, FeatureStats>>();
+  for (const [device, g] of input.deviceProfiles ?? [])
+    deviceFeatures.set(device, new Map(g.features().map((f) => [f.name, f])));
   const sections: string[] = [];
   for (const f of ordered) {
     const b = baseline.features.get(f.name);
     const c = currentByName.get(f.name);
     let charts: string[] = [];
+    let deviceLegend = "";
     if (b !== undefined && c !== undefined) {
       if (b.numeric !== undefined) {
         const cs = currentSample(c);
-        if (cs !== undefined)
+        if (cs !== undefined) {
           charts = await Promise.all([
             histogramSvg(b.numeric.sample, cs, `Histogram of ${f.name}: baseline vs current`),
             cdfSvg(
@@ -121,6 +141,31 @@ export async function renderReport(input: ReportInput): Promise<string> {
               f.drifted ? COLORS.drift : COLORS.gap,
             ),
           ]);
+          const onDevices = devicesByDrift
+            .filter((d) => d.drifted.includes(f.name))
+            .slice(0, MAX_DEVICE_CURVES)
+            .flatMap((d) => {
+              const df = deviceFeatures.get(d.device)?.get(f.name);
+              const sample = df === undefined ? undefined : currentSample(df);
+              return sample === undefined ? [] : [{ device: d.device, sample }];
+            });
+          if (onDevices.length > 0) {
+            deviceLegend = `<span class="legend">${swatch("base", "line")}baseline <span class="sw line dash"></span>fleet ${onDevices
+              .map(
+                (d, i) =>
+                  `<span class="li"><span class="sw line" style="border-top-color:${DEVICE_COLORS[i]}"></span>${esc(d.device)}</span>`,
+              )
+              .join(" ")}</span>`;
+            charts.push(
+              await deviceCdfSvg(
+                b.numeric.sample,
+                cs,
+                onDevices,
+                `Cumulative distribution of ${f.name} on the devices where it drifts`,
+              ),
+            );
+          }
+        }
       } else if (b.categories !== undefined && c.stats instanceof CategoricalStats) {
         charts = [
           await categoriesSvg(
@@ -132,8 +177,12 @@ export async function renderReport(input: ReportInput): Promise<string> {
       }
     }
     const captions =
-      charts.length === 2
-        ? [`Histogram ${legends.histogram}`, `Cumulative distribution ${legends.cdf}`]
+      charts.length >= 2
+        ? [
+            `Histogram ${legends.histogram}`,
+            `Cumulative distribution ${legends.cdf}`,
+            `Devices where it drifts ${deviceLegend}`,
+          ]
         : [`Category frequencies ${legends.categories}`];
     const extras = [
       f.linf !== null && f.method !== "LInfinity" ? `L∞ ${num(f.linf)}` : "",
@@ -236,7 +285,7 @@ figure{margin:0}figcaption{font-size:12px;color:#374151;margin:0 0 2px}
 svg{max-width:100%;height:auto}svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
 .legend{color:#4b5563;margin-left:10px}.sw{display:inline-block;width:14px;height:10px;margin:0 4px 0 8px;vertical-align:-1px}
 .sw.box.base{background:var(--base)}.sw.box.cur{background:var(--cur)}
-.sw.line{height:0;vertical-align:3px}.sw.line.base{border-top:3px solid var(--base)}.sw.line.cur{border-top:3px solid var(--cur)}
+.sw.line{height:0;vertical-align:3px;border-top:3px solid}.sw.dash{border-top:3px dashed var(--cur)}.li{white-space:nowrap}.sw.line.base{border-top:3px solid var(--base)}.sw.line.cur{border-top:3px solid var(--cur)}
 .grid{width:auto}.grid td,.grid th{text-align:center;padding:4px 6px;font-size:12px}.grid th.dev{writing-mode:vertical-rl;transform:rotate(180deg);vertical-align:bottom}
 .grid td.f{text-align:left}.grid thead th{vertical-align:bottom}.grid td.x{background:#fee2e2;color:#991b1b;font-weight:700}.grid td.o{color:#9ca3af}
 .scroll{overflow-x:auto}

@@ -37,7 +37,11 @@ function group(n: number, seed: number, shift: number): GroupProfile {
   return g;
 }
 
-async function report(shift: number, devices?: DeviceSummary[]) {
+async function report(
+  shift: number,
+  devices?: DeviceSummary[],
+  deviceProfiles?: ReadonlyMap<string, GroupProfile>,
+) {
   const train = group(4000, 1, 0);
   const baseline = readBaseline(
     JSON.parse(JSON.stringify(statisticsJson(train.features(), train.records))),
@@ -51,6 +55,7 @@ async function report(shift: number, devices?: DeviceSummary[]) {
     current,
     window: "2026-11-24 10:00–11:00 UTC",
     devices,
+    deviceProfiles,
   });
   return { result, html };
 }
@@ -149,6 +154,37 @@ describe("drift HTML report", () => {
       /input_1<\/a><\/td><td class="x">[0-9.]+<\/td><td class="x">●<\/td><td class="x">0\.300<\/td><td class="o">·<\/td>/,
     );
     expect(html).toContain("2 of 4 features drift on the fleet or on at least one device");
+  });
+
+  it("adds a per-device CDF to features that drift on some devices when device profiles are given", async () => {
+    const devA = group(500, 7, 1.5);
+    const devB = group(500, 8, 0);
+    const devices: DeviceSummary[] = [
+      { device: "dev-b", records: 500, drifted: [], maxDistance: 0.01 },
+      { device: "dev-<a>", records: 500, drifted: ["input_1"], maxDistance: 0.5 },
+    ];
+    const { html } = await report(1, devices);
+    const { html: withProfiles } = await report(
+      1,
+      devices,
+      new Map([
+        ["dev-<a>", devA],
+        ["dev-b", devB],
+      ]),
+    );
+    // Without profiles: two charts per numeric feature, as before.
+    expect(html.match(/<svg role="img"/g)).toHaveLength(8);
+    expect(withProfiles.match(/<svg role="img"/g)).toHaveLength(9);
+    const s0 = sections(withProfiles)[0];
+    expect(s0?.name).toBe("input_1");
+    const sec = withProfiles.slice(
+      withProfiles.indexOf(`id="${s0?.id}"`),
+      withProfiles.indexOf("</section>"),
+    );
+    expect(sec).toContain('aria-label="Cumulative distribution of input_1 on the devices where it drifts"');
+    // Only the device where input_1 drifts is drawn, its name escaped in the legend.
+    expect(sec).toMatch(/Devices where it drifts .*dev-&lt;a&gt;<\/span>/);
+    expect(sec).not.toContain("dev-b");
   });
 
   it("orders ties by name with numbers in numeric order", () => {
