@@ -8,8 +8,8 @@ import {
   histogramSvg,
   MAX_DEVICE_CURVES,
 } from "./charts.ts";
-import { currentSample, type DriftResult, type FeatureDrift } from "./compare.ts";
-import type { FeatureStats, GroupProfile } from "./profile.ts";
+import { compareToBaseline, currentSample, type DriftResult, type FeatureDrift } from "./compare.ts";
+import type { FeatureStats, GroupProfile, Profile } from "./profile.ts";
 import type { QuarantineEntry } from "./record.ts";
 import { CategoricalStats } from "./stats.ts";
 
@@ -58,6 +58,38 @@ const share = (x: number) => (x >= 0.01 ? pct(x) : `${Number((x * 100).toPrecisi
 const natural = (a: string, b: string) => a.localeCompare(b, "en", { numeric: true });
 // Ids come from feature names (capture data): keep them to a safe alphabet, unique by index.
 const anchor = (name: string, i: number) => `f${i}-${name.replace(/[^A-Za-z0-9_-]/g, "_").slice(0, 40)}`;
+
+/**
+ * Each device compared with the baseline on its own: the rows and columns of the report's fleet ×
+ * device grid and the curves of its per-device charts. Empty when the data holds a single device.
+ * @example const { devices, deviceProfiles } = deviceBreakdown(baseline, profile);
+ *          await renderReport({ result, baseline, current, devices, deviceProfiles });
+ */
+export function deviceBreakdown(
+  baseline: Baseline,
+  profile: Profile,
+): { devices: DeviceSummary[]; deviceProfiles: Map<string, GroupProfile> } {
+  const names = [...new Set(profile.groupList().map((g) => g.device))].sort(natural);
+  const devices: DeviceSummary[] = [];
+  const deviceProfiles = new Map<string, GroupProfile>();
+  if (names.length < 2) return { devices, deviceProfiles };
+  for (const device of names) {
+    const g = profile.rollup((x) => x.device === device);
+    if (g === undefined) continue;
+    const r = compareToBaseline(baseline, g, { total: g.records, valid: g.records, quarantined: 0 });
+    // A χ² p-value is not a distance: small is bad. Leave it out of the maximum.
+    const distances = r.features.filter((f) => f.method !== "ChiSquared" && f.distance !== null);
+    devices.push({
+      device,
+      records: g.records,
+      drifted: r.features.filter((f) => f.drifted).map((f) => f.name),
+      maxDistance: distances.length === 0 ? null : Math.max(...distances.map((f) => f.distance as number)),
+      distances: Object.fromEntries(r.features.map((f) => [f.name, f.distance])),
+    });
+    deviceProfiles.set(device, g);
+  }
+  return { devices, deviceProfiles };
+}
 
 /** Drifted first, then by distance (largest first), then by name with numbers in order (input_2 < input_10). */
 export function orderFeatures(features: readonly FeatureDrift[]): FeatureDrift[] {
@@ -321,7 +353,8 @@ function deviceGrid(
   const rows = ordered.filter((f) => f.drifted || sorted.some((d) => driftedOn.get(d.device)?.has(f.name)));
   const cell = (d: DeviceSummary, name: string) => {
     const bad = driftedOn.get(d.device)?.has(name) === true;
-    const v = d.distances?.[name];
+    // Own keys only: a feature named "constructor" must not read Object.prototype.
+    const v = d.distances !== undefined && Object.hasOwn(d.distances, name) ? d.distances[name] : undefined;
     const text = v === undefined ? (bad ? "●" : "·") : num(v);
     return `<td class="${bad ? "x" : "o"}">${text}</td>`;
   };

@@ -10,8 +10,13 @@ import {
 } from "../../functions/drift/charts.ts";
 import { compareToBaseline } from "../../functions/drift/compare.ts";
 import { sampleOf } from "../../functions/drift/kll.ts";
-import { GroupProfile } from "../../functions/drift/profile.ts";
-import { type DeviceSummary, orderFeatures, renderReport } from "../../functions/drift/report.ts";
+import { GroupProfile, Profile } from "../../functions/drift/profile.ts";
+import {
+  type DeviceSummary,
+  deviceBreakdown,
+  orderFeatures,
+  renderReport,
+} from "../../functions/drift/report.ts";
 import { gaussian, rng } from "./generate.ts";
 
 // A tensor name straight from capture data: it must come out as text, never as markup.
@@ -185,6 +190,63 @@ describe("drift HTML report", () => {
     // Only the device where input_1 drifts is drawn, its name escaped in the legend.
     expect(sec).toMatch(/Devices where it drifts .*dev-&lt;a&gt;<\/span>/);
     expect(sec).not.toContain("dev-b");
+  });
+
+  it("deviceBreakdown compares each device on its own and feeds the grid with distances", async () => {
+    const train = group(4000, 1, 0);
+    const baseline = readBaseline(
+      JSON.parse(JSON.stringify(statisticsJson(train.features(), train.records))),
+      JSON.parse(JSON.stringify(constraintsJson(train.features(), train.records))),
+    );
+    const profile = new Profile();
+    const z = gaussian(rng(5));
+    for (const [device, shift] of [
+      ["dev-10", 0],
+      ["dev-2", 1.5],
+      ["dev-1", 0],
+    ] as const) {
+      for (let i = 0; i < 600; i++) {
+        profile.add({
+          fleet: "fleet-a",
+          device,
+          model: "classifier",
+          modelVersion: "1",
+          inferenceTime: undefined,
+          tensors: [{ kind: "input", name: "input", values: [z(), z() + shift, z()] }],
+        });
+      }
+    }
+    const { devices, deviceProfiles } = deviceBreakdown(baseline, profile);
+    expect(devices.map((d) => [d.device, d.records, d.drifted])).toEqual([
+      ["dev-1", 600, []],
+      ["dev-2", 600, ["input_1"]],
+      ["dev-10", 600, []],
+    ]);
+    expect(devices[1]?.distances?.input_1).toBe(devices[1]?.maxDistance);
+    expect(devices[1]?.maxDistance).toBeGreaterThan(0.3);
+    expect([...deviceProfiles.keys()]).toEqual(["dev-1", "dev-2", "dev-10"]);
+
+    const current = profile.rollup() as GroupProfile;
+    const result = compareToBaseline(baseline, current, { total: 1800, valid: 1800, quarantined: 0 });
+    const html = await renderReport({ result, baseline, current, devices, deviceProfiles });
+    const grid = html.slice(
+      html.indexOf('<table class="grid">'),
+      html.indexOf("</table>", html.indexOf('class="grid"')),
+    );
+    expect(grid).toContain(`<td class="x">${devices[1]?.maxDistance?.toFixed(3)}</td>`);
+    expect(html).toContain('aria-label="Cumulative distribution of input_1 on the devices where it drifts"');
+
+    // One device: nothing to break down.
+    const single = new Profile();
+    single.add({
+      fleet: "f",
+      device: "only",
+      model: "m",
+      modelVersion: undefined,
+      inferenceTime: undefined,
+      tensors: [{ kind: "input", name: "input", values: [0, 0, 0] }],
+    });
+    expect(deviceBreakdown(baseline, single).devices).toEqual([]);
   });
 
   it("orders ties by name with numbers in numeric order", () => {
