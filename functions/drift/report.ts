@@ -91,14 +91,27 @@ export function deviceBreakdown(
   return { devices, deviceProfiles };
 }
 
-/** Drifted first, then by distance (largest first), then by name with numbers in order (input_2 < input_10). */
-export function orderFeatures(features: readonly FeatureDrift[]): FeatureDrift[] {
+/**
+ * Drifted on the fleet first, then drifted on more devices, then by distance (largest first), then by
+ * name with numbers in order (input_2 < input_10).
+ */
+export function orderFeatures(
+  features: readonly FeatureDrift[],
+  devicesDrifting: ReadonlyMap<string, readonly string[]> = new Map(),
+): FeatureDrift[] {
   const severity = (f: FeatureDrift) =>
     f.method === "ChiSquared" ? 1 - (f.distance ?? 1) : (f.distance ?? -1);
+  const onDevices = (f: FeatureDrift) => devicesDrifting.get(f.name)?.length ?? 0;
   return [...features].sort(
-    (a, b) => Number(b.drifted) - Number(a.drifted) || severity(b) - severity(a) || natural(a.name, b.name),
+    (a, b) =>
+      Number(b.drifted) - Number(a.drifted) ||
+      onDevices(b) - onDevices(a) ||
+      severity(b) - severity(a) ||
+      natural(a.name, b.name),
   );
 }
+
+type Verdict = "bad" | "warn" | "good";
 
 /** Distance and threshold with enough digits that they differ when they are not equal (0.1004 vs 0.100). */
 function pair(d: number, t: number): [string, string] {
@@ -145,7 +158,19 @@ const legends = {
  */
 export async function renderReport(input: ReportInput): Promise<string> {
   const { result, baseline, current } = input;
-  const ordered = orderFeatures(result.features);
+  const devicesByFeature = new Map<string, string[]>();
+  for (const d of input.devices ?? [])
+    for (const name of d.drifted)
+      devicesByFeature.set(name, [...(devicesByFeature.get(name) ?? []), d.device]);
+  const ordered = orderFeatures(result.features, devicesByFeature);
+  const deviceCount = input.devices?.length ?? 0;
+  // Fine on the fleet but not on every device is its own state: averaged away is not absent.
+  const verdictOf = (f: FeatureDrift): Verdict =>
+    f.drifted ? "bad" : devicesByFeature.has(f.name) ? "warn" : "good";
+  const onDevicesText = (f: FeatureDrift) => {
+    const on = devicesByFeature.get(f.name) ?? [];
+    return `drifts on ${on.length} of ${deviceCount} devices: ${esc(on.slice(0, 8).join(", "))}${on.length > 8 ? ", …" : ""}`;
+  };
   const ids = new Map(ordered.map((f, i) => [f.name, anchor(f.name, i)]));
   const currentByName = new Map(current.features().map((f) => [f.name, f]));
   const devicesByDrift = [...(input.devices ?? [])].sort(
@@ -225,9 +250,10 @@ export async function renderReport(input: ReportInput): Promise<string> {
       f.completeness < 1 ? `completeness ${pct(f.completeness)}` : "",
       f.nonFinite > 0 ? `<span class="warn">${int(f.nonFinite)} non-finite</span>` : "",
     ].filter((s) => s !== "");
-    sections.push(`<section class="feature ${f.drifted ? "bad" : "good"}" id="${ids.get(f.name)}">
-<h3>${esc(f.name)} <span class="kind">${esc(f.kind)}</span> ${badge(f.drifted)}</h3>
-<p class="decision">${decision(f)}</p>
+    const v = verdictOf(f);
+    sections.push(`<section class="feature ${v}" id="${ids.get(f.name)}">
+<h3>${esc(f.name)} <span class="kind">${esc(f.kind)}</span> ${badge(v)}</h3>
+<p class="decision">${decision(f)}</p>${devicesByFeature.has(f.name) ? `\n<p class="decision ondev">Fleet aside, it ${onDevicesText(f)}</p>` : ""}
 <p class="metrics">${extras.join(" · ")}</p>
 ${
   charts.length === 0
@@ -237,13 +263,17 @@ ${
 </section>`);
   }
   const drifted = result.features.filter((f) => f.drifted).length;
-  const verdict = result.drifted
-    ? `<p class="verdict bad">Drift detected in ${drifted} of ${result.features.length} features</p>`
-    : `<p class="verdict good">No drift: all ${result.features.length} features within thresholds</p>`;
   const r = result.records;
   const quarantine = input.quarantine ?? [];
   const devices = input.devices ?? [];
   const driftedDevices = devices.filter((d) => d.drifted.length > 0).length;
+  const deviceNote =
+    driftedDevices > 0 ? `; ${driftedDevices} of ${devices.length} devices drift on their own` : "";
+  const verdict = result.drifted
+    ? `<p class="verdict bad">Drift detected in ${drifted} of ${result.features.length} features${deviceNote}</p>`
+    : driftedDevices > 0
+      ? `<p class="verdict warn">No fleet-level drift, but ${driftedDevices} of ${devices.length} devices drift (${esc([...devicesByFeature.keys()].sort(natural).join(", "))})</p>`
+      : `<p class="verdict good">No drift: all ${result.features.length} features within thresholds</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Drift report · ${esc(result.model)} · ${esc(result.fleet)}</title>
@@ -263,11 +293,11 @@ ${devices.length > 0 ? `<div class="card${driftedDevices > 0 ? " bad" : ""}">dev
 </div>
 </header>
 <h2>Summary</h2>
-<div class="scroll"><table class="summary"><thead><tr><th>feature</th><th>kind</th><th>method</th><th class="n">distance</th><th class="n">threshold</th><th class="bc">distance vs threshold</th><th class="n">PSI</th><th class="n">JS</th><th class="n">complete</th><th>verdict</th></tr></thead><tbody>
+<div class="scroll"><table class="summary"><thead><tr><th>feature</th><th>kind</th><th>method</th><th class="n">distance</th><th class="n">threshold</th><th class="bc">distance vs threshold</th><th class="n">PSI</th><th class="n">JS</th><th class="n">complete</th>${deviceCount > 0 ? `<th class="n">devices drifted</th>` : ""}<th>verdict</th></tr></thead><tbody>
 ${ordered
   .map(
     (f) =>
-      `<tr class="${f.drifted ? "bad" : "good"}"><td><a href="#${ids.get(f.name)}">${esc(f.name)}</a></td><td>${esc(f.kind)}</td><td>${esc(f.method)}${f.method === "ChiSquared" ? " (p)" : ""}</td><td class="n">${num(f.distance)}</td><td class="n">${num(f.threshold)}</td><td class="bc">${distanceBar(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.jensenShannon)}</td><td class="n">${pct(f.completeness)}</td><td>${badge(f.drifted)}</td></tr>`,
+      `<tr class="${verdictOf(f)}"><td><a href="#${ids.get(f.name)}">${esc(f.name)}</a></td><td>${esc(f.kind)}</td><td>${esc(f.method)}${f.method === "ChiSquared" ? " (p)" : ""}</td><td class="n">${num(f.distance)}</td><td class="n">${num(f.threshold)}</td><td class="bc">${distanceBar(f)}</td><td class="n">${num(f.psi)}</td><td class="n">${num(f.jensenShannon)}</td><td class="n">${pct(f.completeness)}</td>${deviceCount > 0 ? `<td class="n">${devicesByFeature.has(f.name) ? `${devicesByFeature.get(f.name)?.length} / ${deviceCount}` : "–"}</td>` : ""}<td>${badge(verdictOf(f))}</td></tr>`,
   )
   .join("\n")}
 </tbody></table></div>
@@ -283,14 +313,14 @@ ${sections.join("\n")}
 
 function css(): string {
   return `
-:root{--bad:${COLORS.drift};--ok:${COLORS.ok};--base:${COLORS.baseline};--cur:${COLORS.current}}
+:root{--warn:#d97706;--bad:${COLORS.drift};--ok:${COLORS.ok};--base:${COLORS.baseline};--cur:${COLORS.current}}
 *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#111827;margin:0;background:#f9fafb}
 main{max-width:1120px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}h3{font-size:16px;margin:0 0 2px}
 .sub{color:#4b5563;margin:0 0 12px}.hint{color:#4b5563;margin:0 0 8px}
 .verdict{display:inline-block;padding:8px 14px;border-radius:6px;font-weight:700;font-size:16px;margin:0}
-.verdict.bad{background:#fee2e2;color:#991b1b;border:1px solid #fca5a5}.verdict.good{background:#dcfce7;color:#166534;border:1px solid #86efac}
+.verdict.bad{background:#fee2e2;color:#991b1b;border:1px solid #fca5a5}.verdict.warn{background:#fef3c7;color:#92400e;border:1px solid #fcd34d}.verdict.good{background:#dcfce7;color:#166534;border:1px solid #86efac}
 .cards{display:flex;gap:10px;flex-wrap:wrap;margin:14px 0 0}
 .card{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:8px 14px;min-width:110px;color:#4b5563;font-size:12px}
 .card b{display:block;font-size:20px;color:#111827;font-variant-numeric:tabular-nums}.card small{color:#6b7280}
@@ -299,18 +329,18 @@ table{border-collapse:collapse;width:100%;background:#fff;border:1px solid #e5e7
 th,td{text-align:left;padding:5px 10px;border-bottom:1px solid #f0f1f3;font-variant-numeric:tabular-nums;white-space:nowrap}
 td.wrap{white-space:normal}
 th{background:#f3f4f6;font-weight:600;font-size:12px;color:#374151}.n{text-align:right}
-tr.bad td:first-child{border-left:4px solid var(--bad)}tr.good td:first-child{border-left:4px solid var(--ok)}
+tr.bad td:first-child{border-left:4px solid var(--bad)}tr.warn td:first-child{border-left:4px solid var(--warn)}tr.good td:first-child{border-left:4px solid var(--ok)}
 tr.bad td{background:#fef2f2}
 a{color:#1d4ed8}
 .badge{font-size:11px;padding:2px 8px;border-radius:10px;font-weight:700;vertical-align:middle;letter-spacing:.02em}
-.badge.bad{background:var(--bad);color:#fff}.badge.good{background:#dcfce7;color:#166534}
+.badge.bad{background:var(--bad);color:#fff}.badge.warn{background:#fef3c7;color:#92400e}.badge.good{background:#dcfce7;color:#166534}
 .bar{display:inline-block;position:relative;width:120px;height:8px;background:#f3f4f6;border-radius:4px;vertical-align:middle}
 .bar i{position:absolute;left:0;top:0;bottom:0;border-radius:4px}.bar i.bad{background:var(--bad)}.bar i.good{background:var(--ok)}
 .bar::after{content:"";position:absolute;left:50%;top:-3px;bottom:-3px;border-left:2px solid #374151}
 .kind{font-size:12px;color:#6b7280;font-weight:normal}
 .feature{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 14px;margin:12px 0;break-inside:avoid}
-.feature.bad{border-left:5px solid var(--bad)}.feature.good{border-left:5px solid var(--ok)}
-.decision{margin:2px 0}.feature.bad .decision{color:#991b1b}.metrics{color:#4b5563;margin:0 0 8px;font-size:13px}
+.feature.bad{border-left:5px solid var(--bad)}.feature.warn{border-left:5px solid var(--warn)}.feature.good{border-left:5px solid var(--ok)}
+.decision{margin:2px 0}.feature.bad .decision{color:#991b1b}.decision.ondev{color:#92400e}.metrics{color:#4b5563;margin:0 0 8px;font-size:13px}
 .warn{color:#b45309}.none{color:#6b7280}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:12px}
 figure{margin:0}figcaption{font-size:12px;color:#374151;margin:0 0 2px}
@@ -328,8 +358,10 @@ th,td{padding:3px 5px}th{white-space:normal}.bc{display:none}.scroll{overflow:vi
 `;
 }
 
-function badge(drifted: boolean): string {
-  return drifted ? `<span class="badge bad">DRIFT</span>` : `<span class="badge good">ok</span>`;
+function badge(v: Verdict): string {
+  if (v === "bad") return `<span class="badge bad">DRIFT</span>`;
+  if (v === "warn") return `<span class="badge warn">on devices</span>`;
+  return `<span class="badge good">ok</span>`;
 }
 
 /**

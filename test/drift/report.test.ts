@@ -67,7 +67,7 @@ async function report(
 
 /** The features' section ids and headings, in page order. */
 const sections = (html: string) =>
-  [...html.matchAll(/<section class="feature (bad|good)" id="([^"]+)">\n<h3>([^<]*)/g)].map((m) => ({
+  [...html.matchAll(/<section class="feature (bad|warn|good)" id="([^"]+)">\n<h3>([^<]*)/g)].map((m) => ({
     verdict: m[1],
     id: m[2],
     name: m[3]?.trim(),
@@ -125,6 +125,17 @@ describe("drift HTML report", () => {
     for (const m of html.matchAll(/id="([^"]+)"/g)) expect(m[1]).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 
+  it("does not call a fleet clean when devices drift: amber verdict naming the features", async () => {
+    const { html } = await report(0, [
+      { device: "dev-1", records: 100, drifted: ["input_2"], maxDistance: 0.3 },
+      { device: "dev-2", records: 100, drifted: [], maxDistance: 0.01 },
+    ]);
+    expect(html).toContain(
+      '<p class="verdict warn">No fleet-level drift, but 1 of 2 devices drift (input_2)</p>',
+    );
+    expect(html).not.toContain("No drift: all");
+  });
+
   it("says so when nothing drifts", async () => {
     const { result, html } = await report(0);
     expect(result.features.some((f) => f.drifted)).toBe(false);
@@ -159,6 +170,18 @@ describe("drift HTML report", () => {
       /input_1<\/a><\/td><td class="x">[0-9.]+<\/td><td class="x">●<\/td><td class="x">0\.300<\/td><td class="o">·<\/td>/,
     );
     expect(html).toContain("2 of 4 features drift on the fleet or on at least one device");
+    // input_2 is fine on the fleet but drifts on one device: its own state, listed right after input_1.
+    expect(sections(html).map((x) => [x.name, x.verdict])).toEqual([
+      ["input_1", "bad"],
+      ["input_2", "warn"],
+      [expect.stringContaining("onerror"), "good"],
+      ["input_0", "good"],
+    ]);
+    expect(html).toContain("Fleet aside, it drifts on 1 of 3 devices: dev-&lt;b&gt;");
+    expect(html).toContain("Drift detected in 1 of 4 features; 2 of 3 devices drift on their own");
+    expect(html).toMatch(
+      /<tr class="warn"><td><a [^>]*>input_2<\/a>.*<td class="n">1 \/ 3<\/td><td><span class="badge warn">/,
+    );
   });
 
   it("adds a per-device CDF to features that drift on some devices when device profiles are given", async () => {
