@@ -341,7 +341,7 @@ a{color:#1d4ed8}
 .feature{background:#fff;border:1px solid #e5e7eb;border-radius:8px;padding:12px 14px;margin:12px 0;break-inside:avoid}
 .feature.bad{border-left:5px solid var(--bad)}.feature.warn{border-left:5px solid var(--warn)}.feature.good{border-left:5px solid var(--ok)}
 .decision{margin:2px 0}.feature.bad .decision{color:#991b1b}.decision.ondev{color:#92400e}.metrics{color:#4b5563;margin:0 0 8px;font-size:13px}
-.warn{color:#b45309}.none{color:#6b7280}
+span.warn{color:#b45309}.none{color:#6b7280}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:12px}
 figure{margin:0}figcaption{font-size:12px;color:#374151;margin:0 0 2px}
 svg{max-width:100%;height:auto}svg text{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
