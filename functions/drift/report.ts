@@ -169,7 +169,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     f.drifted ? "bad" : devicesByFeature.has(f.name) ? "warn" : "good";
   const onDevicesText = (f: FeatureDrift) => {
     const on = devicesByFeature.get(f.name) ?? [];
-    return `drifts on ${on.length} of ${deviceCount} devices: ${esc(on.slice(0, 8).join(", "))}${on.length > 8 ? ", …" : ""}`;
+    return `Per device: drifts on ${on.length} of ${deviceCount} (${esc(on.slice(0, 8).join(", "))}${on.length > 8 ? ", …" : ""})`;
   };
   const ids = new Map(ordered.map((f, i) => [f.name, anchor(f.name, i)]));
   const currentByName = new Map(current.features().map((f) => [f.name, f]));
@@ -253,7 +253,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
     const v = verdictOf(f);
     sections.push(`<section class="feature ${v}" id="${ids.get(f.name)}">
 <h3>${esc(f.name)} <span class="kind">${esc(f.kind)}</span> ${badge(v)}</h3>
-<p class="decision">${decision(f)}</p>${devicesByFeature.has(f.name) ? `\n<p class="decision ondev">Fleet aside, it ${onDevicesText(f)}</p>` : ""}
+<p class="decision">${decision(f)}</p>${devicesByFeature.has(f.name) ? `\n<p class="decision ondev">${onDevicesText(f)}</p>` : ""}
 <p class="metrics">${extras.join(" · ")}</p>
 ${
   charts.length === 0

@@ -177,7 +177,7 @@ describe("drift HTML report", () => {
       [expect.stringContaining("onerror"), "good"],
       ["input_0", "good"],
     ]);
-    expect(html).toContain("Fleet aside, it drifts on 1 of 3 devices: dev-&lt;b&gt;");
+    expect(html).toContain("Per device: drifts on 1 of 3 (dev-&lt;b&gt;)");
     expect(html).toContain("Drift detected in 1 of 4 features; 2 of 3 devices drift on their own");
     expect(html).toMatch(
       /<tr class="warn"><td><a [^>]*>input_2<\/a>.*<td class="n">1 \/ 3<\/td><td><span class="badge warn">/,
