@@ -40,7 +40,7 @@ export interface ReportInput {
 // A grid wider than this stops being readable; the most drifted devices are the ones worth a column.
 const MAX_DEVICE_COLUMNS = 24;
 
-export const esc = (s: string) =>
+const esc = (s: string) =>
   s.replace(
     /[&<>"']/g,
     (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c] as string,
