@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { compareToBaseline } from "../functions/drift/compare.ts";
 import { analyzeFiles, loadBaselineDir } from "../functions/drift/local-files.ts";
 import { GroupProfile } from "../functions/drift/profile.ts";
-import { renderReport } from "../functions/drift/report.ts";
+import { deviceBreakdown, renderReport } from "../functions/drift/report.ts";
 import { summaryJson } from "../functions/drift/result.ts";
 
 const HELP = `usage: edge-mlops drift --baseline <dir> [--json <file>] [--html <file>] [--fail-on-drift] <capture files…>
@@ -61,8 +61,14 @@ export async function run(argv: string[]): Promise<number> {
     const result = compareToBaseline(baseline, current, profile.records);
     if (values.json !== undefined)
       await writeFile(values.json, `${JSON.stringify(summaryJson(result, quarantine), null, 2)}\n`);
-    if (values.html !== undefined)
-      await writeFile(values.html, await renderReport({ result, baseline, current, quarantine }));
+    if (values.html !== undefined) {
+      // Empty for single-device input: the report then has no device grid.
+      const { devices, deviceProfiles } = deviceBreakdown(baseline, profile);
+      await writeFile(
+        values.html,
+        await renderReport({ result, baseline, current, quarantine, devices, deviceProfiles }),
+      );
+    }
     const r = result.records;
     const drifted = result.features.filter((f) => f.drifted).map((f) => f.name);
     process.stdout.write(

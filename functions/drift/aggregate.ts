@@ -10,7 +10,7 @@ import { BaselineError, ProfileFormatError } from "./errors.ts";
 import { baselineKeys, normalizePrefix, parseProfileKey, resultPrefix } from "./keys.ts";
 import { emit, type MetricValue } from "./metrics.ts";
 import { Profile } from "./profile.ts";
-import { type DeviceSummary, renderReport } from "./report.ts";
+import { type DeviceSummary, deviceBreakdown, renderReport } from "./report.ts";
 import { violationsJson } from "./result.ts";
 import { type DriftWindow, windowLabel } from "./window.ts";
 
@@ -275,23 +275,14 @@ async function aggregateFleet(
     return { model, fleet, status: "unchanged", profiles: keys.length, reason: "profiles hold no records" };
   const result = compareToBaseline(baseline, fleetGroup, merged.records);
 
-  const devices: DriftDocument["devices"] = [];
-  const deviceNames = [...new Set(merged.groupList().map((g) => g.device))].sort();
-  for (const device of deviceNames) {
-    const g = merged.rollup((x) => x.device === device);
-    if (g === undefined) continue;
-    const r = compareToBaseline(baseline, g, { total: g.records, valid: g.records, quarantined: 0 });
-    const distances = r.features
-      .filter((f) => f.method !== "ChiSquared" && f.distance !== null)
-      .map((f) => f.distance as number);
-    devices.push({
-      device,
-      records: g.records,
-      drifted: r.features.filter((f) => f.drifted).map((f) => f.name),
-      maxDistance: distances.length === 0 ? null : Math.max(...distances),
-      violations: r.violations.length,
-    });
-  }
+  // deviceBreakdown has no violation count; each device's profile is compared once more for it.
+  const breakdown = deviceBreakdown(baseline, merged);
+  const devices: DriftDocument["devices"] = breakdown.devices.flatMap((d) => {
+    const g = breakdown.deviceProfiles.get(d.device);
+    if (g === undefined) return [];
+    const counts = { total: g.records, valid: g.records, quarantined: 0 };
+    return [{ ...d, violations: compareToBaseline(baseline, g, counts).violations.length }];
+  });
 
   const k = baselineKeys(model);
   const doc: DriftDocument = {
@@ -317,6 +308,7 @@ async function aggregateFleet(
     current: fleetGroup,
     window: windowLabel(window),
     devices,
+    deviceProfiles: breakdown.deviceProfiles,
   });
   await put(
     "constraint_violations.json",

@@ -26,5 +26,16 @@ export function windowEndingAt(time: Date, hours: number): DriftWindow {
   return { start, end, hours: h, id: h === 1 ? hourPath(start) : `${hourPath(start)}-${h}h`, hourPaths };
 }
 
-export const windowLabel = (w: DriftWindow) =>
-  `${w.start.toISOString().slice(0, 16).replace("T", " ")}–${w.end.toISOString().slice(11, 16)} UTC`;
+/**
+ * The window in words, with the end's date only when it differs from the start's.
+ * @example windowLabel(windowEndingAt(new Date("2026-11-24T23:00:00Z"), 1)) // "2026-11-24 22:00–23:00 UTC"
+ * @example windowLabel(windowEndingAt(new Date("2026-11-25T01:00:00Z"), 24))
+ *          // "2026-11-24 01:00 – 2026-11-25 01:00 UTC"
+ */
+export function windowLabel(w: Pick<DriftWindow, "start" | "end">): string {
+  const [startDate, startTime] = w.start.toISOString().slice(0, 16).split("T") as [string, string];
+  const [endDate, endTime] = w.end.toISOString().slice(0, 16).split("T") as [string, string];
+  return startDate === endDate
+    ? `${startDate} ${startTime}–${endTime} UTC`
+    : `${startDate} ${startTime} – ${endDate} ${endTime} UTC`;
+}

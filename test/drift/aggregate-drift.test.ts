@@ -172,10 +172,33 @@ describe("aggregate-drift handler", () => {
     );
     expect(devices["device-0"]).toEqual([]);
     expect(devices["device-1"]).toEqual(expect.arrayContaining(["input_0", "input_15"]));
+    // Each device row: its own per-feature distances and violation count, beside the fleet's.
+    const [d0, d1] = doc.devices as {
+      device: string;
+      records: number;
+      maxDistance: number;
+      violations: number;
+      distances: Record<string, number | null>;
+    }[];
+    expect([d0?.device, d0?.records, d1?.device, d1?.records]).toEqual(["device-0", 1500, "device-1", 1500]);
+    expect(Object.keys(d1?.distances ?? {})).toEqual(doc.features.map((f: { name: string }) => f.name));
+    expect(d1?.distances.input_0).toBeGreaterThan(0.1);
+    expect(d0?.distances.input_0).toBeLessThan(0.1);
+    expect(d1?.violations).toBeGreaterThanOrEqual(16);
+    expect(d0?.violations).toBe(0);
 
     const html = out.get(`${resultsPrefix}report.html`) as string;
     expect(html).toContain("<svg");
     expect(html).not.toMatch(/https?:\/\/|<script/);
+    expect(html).toContain(" · window 2026-11-24 22:00–23:00 UTC</p>");
+    // The fleet × device grid shows device-1's own distance, and drifted features get per-device CDFs.
+    const grid = html.slice(
+      html.indexOf('<table class="grid">'),
+      html.indexOf("</table>", html.indexOf('class="grid"')),
+    );
+    expect(grid).toContain('<th class="dev">device-1</th><th class="dev">device-0</th>');
+    expect(grid).toContain(`<td class="x">${d1?.distances.input_0?.toFixed(3)}</td>`);
+    expect(html).toContain('aria-label="Cumulative distribution of input_0 on the devices where it drifts"');
 
     expect(eb).toHaveReceivedCommandTimes(PutEventsCommand, 1);
     const entry = eb.commandCalls(PutEventsCommand)[0]?.args[0].input.Entries?.[0];
@@ -250,6 +273,10 @@ describe("aggregate-drift handler", () => {
     expect(JSON.parse(written().get(`${resultsPrefix}constraint_violations.json`) as string)).toEqual({
       violations: [],
     });
+    // One device is the fleet: no per-device rows (and no per-device metrics) to repeat it.
+    const doc = JSON.parse(written().get(`${resultsPrefix}drift.json`) as string);
+    expect(doc.devices).toEqual([]);
+    expect(written().get(`${resultsPrefix}report.html`)).not.toContain("Fleet and devices");
     expect(eb).not.toHaveReceivedCommand(PutEventsCommand);
   });
 

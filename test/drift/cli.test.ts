@@ -140,6 +140,46 @@ describe("edge-mlops baseline / drift", () => {
     expect(await cli("drift", "--baseline", join(dir, "bl"), join(dir, "shifted.jsonl"))).toBe(0);
   });
 
+  it("drift on two devices: the report has the fleet × device grid; --json keeps its shape", async () => {
+    // dev-a looks like the baseline, dev-b sees every input shifted.
+    const lines = (device: string, opts: { seed: number; shift?: number }) =>
+      [...syntheticLines(2000, { ...opts, devices: 1 })].map((l) => l.replace('"device-0"', `"${device}"`));
+    await writeFile(
+      join(dir, "two.jsonl"),
+      `${[...lines("dev-a", { seed: 21 }), ...lines("dev-b", { seed: 22, shift: 0.6 })].join("\n")}\n`,
+    );
+    const html = join(dir, "two.html");
+    const json = join(dir, "two.json");
+    const args = ["drift", "--baseline", join(dir, "bl"), "--json", json];
+    expect(await cli(...args, "--html", html, join(dir, "two.jsonl"))).toBe(0);
+
+    const page = await readFile(html, "utf8");
+    expect(page).toContain("devices drifted<b>1 / 2</b>");
+    const grid = page.slice(
+      page.indexOf('<table class="grid">'),
+      page.indexOf("</table>", page.indexOf('class="grid"')),
+    );
+    expect(grid).toContain('<th>fleet</th><th class="dev">dev-b</th><th class="dev">dev-a</th>');
+    // Fleet, then dev-b's own distance (drifted), then dev-a's (within threshold), as numbers.
+    const row = grid.match(/<tr><td class="f"><a href="#f\d+-input_0">input_0<\/a><\/td>(.*?)<\/tr>/)?.[1];
+    expect(row).toMatch(
+      /^<td class="[ox]">\d\.\d{3}<\/td><td class="x">\d\.\d{3}<\/td><td class="o">\d\.\d{3}<\/td>$/,
+    );
+    expect(page).toContain('aria-label="Cumulative distribution of input_0 on the devices where it drifts"');
+    expect(page).not.toMatch(/https?:\/\/|<script/);
+
+    const doc = JSON.parse(await readFile(json, "utf8"));
+    expect(Object.keys(doc)).toEqual(["records", "features", "violations", "quarantine"]);
+    expect(doc.records).toEqual({ total: 4000, valid: 4000, quarantined: 0 });
+    for (const f of doc.features)
+      expect(Object.keys(f)).toEqual(["name", "kind", "method", "distance", "threshold", "drifted"]);
+
+    // One device: nothing to break down, so no grid.
+    await writeFile(join(dir, "one.jsonl"), `${lines("dev-a", { seed: 23 }).join("\n")}\n`);
+    expect(await cli(...args, "--html", html, join(dir, "one.jsonl"))).toBe(0);
+    expect(await readFile(html, "utf8")).not.toContain("Fleet and devices");
+  });
+
   it("usage and I/O errors: exit 1 with one line", async () => {
     expect(await cli("drift", join(dir, "same.jsonl"))).toBe(1);
     expect(err[0]).toMatch(/^edge-mlops drift: --baseline <dir> is required\n/);
