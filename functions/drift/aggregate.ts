@@ -275,14 +275,8 @@ async function aggregateFleet(
     return { model, fleet, status: "unchanged", profiles: keys.length, reason: "profiles hold no records" };
   const result = compareToBaseline(baseline, fleetGroup, merged.records);
 
-  // deviceBreakdown has no violation count; each device's profile is compared once more for it.
   const breakdown = deviceBreakdown(baseline, merged);
-  const devices: DriftDocument["devices"] = breakdown.devices.flatMap((d) => {
-    const g = breakdown.deviceProfiles.get(d.device);
-    if (g === undefined) return [];
-    const counts = { total: g.records, valid: g.records, quarantined: 0 };
-    return [{ ...d, violations: compareToBaseline(baseline, g, counts).violations.length }];
-  });
+  const devices: DriftDocument["devices"] = breakdown.devices;
 
   const k = baselineKeys(model);
   const doc: DriftDocument = {

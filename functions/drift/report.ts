@@ -18,6 +18,8 @@ export interface DeviceSummary {
   records: number;
   drifted: string[];
   maxDistance: number | null;
+  /** Constraint violations this device's data alone raises. */
+  violations?: number;
   /** Per-feature distance on this device; when given, the fleet × device grid shows numbers, not only marks. */
   distances?: Readonly<Record<string, number | null>>;
 }
@@ -61,18 +63,18 @@ const anchor = (name: string, i: number) => `f${i}-${name.replace(/[^A-Za-z0-9_-
 
 /**
  * Each device compared with the baseline on its own: the rows and columns of the report's fleet ×
- * device grid and the curves of its per-device charts. Empty when the data holds a single device.
+ * device grid and the curves of its per-device charts, and the per-device entries of drift.json and
+ * its metrics. Every device, a single one too; the report shows the grid only for two or more.
  * @example const { devices, deviceProfiles } = deviceBreakdown(baseline, profile);
  *          await renderReport({ result, baseline, current, devices, deviceProfiles });
  */
 export function deviceBreakdown(
   baseline: Baseline,
   profile: Profile,
-): { devices: DeviceSummary[]; deviceProfiles: Map<string, GroupProfile> } {
+): { devices: (DeviceSummary & { violations: number })[]; deviceProfiles: Map<string, GroupProfile> } {
   const names = [...new Set(profile.groupList().map((g) => g.device))].sort(natural);
-  const devices: DeviceSummary[] = [];
+  const devices: (DeviceSummary & { violations: number })[] = [];
   const deviceProfiles = new Map<string, GroupProfile>();
-  if (names.length < 2) return { devices, deviceProfiles };
   for (const device of names) {
     const g = profile.rollup((x) => x.device === device);
     if (g === undefined) continue;
@@ -84,6 +86,7 @@ export function deviceBreakdown(
       records: g.records,
       drifted: r.features.filter((f) => f.drifted).map((f) => f.name),
       maxDistance: distances.length === 0 ? null : Math.max(...distances.map((f) => f.distance as number)),
+      violations: r.violations.length,
       distances: Object.fromEntries(r.features.map((f) => [f.name, f.distance])),
     });
     deviceProfiles.set(device, g);
@@ -156,7 +159,10 @@ const legends = {
  * alike, and prints one feature per block.
  * @example await writeFile("report.html", await renderReport({ result, baseline, current }));
  */
-export async function renderReport(input: ReportInput): Promise<string> {
+export async function renderReport(report: ReportInput): Promise<string> {
+  // A single device is the fleet: a per-device view of it would repeat every number.
+  const input: ReportInput =
+    (report.devices?.length ?? 0) < 2 ? { ...report, devices: [], deviceProfiles: new Map() } : report;
   const { result, baseline, current } = input;
   const devicesByFeature = new Map<string, string[]>();
   for (const d of input.devices ?? [])

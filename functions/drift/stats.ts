@@ -53,8 +53,9 @@ export class NumericStats {
     this.mean += d / n;
     this.m2 += d * (x - this.mean);
     this.sum += x;
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
+    // `+ 0` turns -0 into 0: JSON cannot carry -0, and a profile must read back as it was written.
+    if (x < this.min) this.min = x + 0;
+    if (x > this.max) this.max = x + 0;
     if (Math.floor(x) === x) this.integral++;
     this.sketch.update(x);
   }

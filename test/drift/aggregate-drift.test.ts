@@ -273,9 +273,12 @@ describe("aggregate-drift handler", () => {
     expect(JSON.parse(written().get(`${resultsPrefix}constraint_violations.json`) as string)).toEqual({
       violations: [],
     });
-    // One device is the fleet: no per-device rows (and no per-device metrics) to repeat it.
+    // A one-device fleet keeps its per-device entry (its per-device metrics and alarms must not go
+    // silent when a fleet shrinks); the report leaves out the grid, which would repeat the fleet.
     const doc = JSON.parse(written().get(`${resultsPrefix}drift.json`) as string);
-    expect(doc.devices).toEqual([]);
+    expect(doc.devices).toEqual([
+      expect.objectContaining({ device: "device-0", drifted: [], violations: 0, records: doc.records.valid }),
+    ]);
     expect(written().get(`${resultsPrefix}report.html`)).not.toContain("Fleet and devices");
     expect(eb).not.toHaveReceivedCommand(PutEventsCommand);
   });

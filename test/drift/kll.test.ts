@@ -96,6 +96,15 @@ describe("numeric moments (Chan merge)", () => {
     );
   });
 
+  it("keeps a minimum of -0 as 0, so a profile reads back from JSON unchanged", () => {
+    const s = new NumericStats(64);
+    s.add(-0);
+    const back = NumericStats.fromJSON(JSON.parse(JSON.stringify(s.toJSON())));
+    expect(Object.is(s.min, 0)).toBe(true);
+    expect(Object.is(back.min, s.min)).toBe(true);
+    expect(Object.is(back.max, s.max)).toBe(true);
+  });
+
   it("counts NaN and ±Infinity without averaging them", () => {
     const s = new NumericStats();
     for (const x of [1, Number.NaN, 3, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) s.add(x);

@@ -259,7 +259,7 @@ describe("drift HTML report", () => {
     expect(grid).toContain(`<td class="x">${devices[1]?.maxDistance?.toFixed(3)}</td>`);
     expect(html).toContain('aria-label="Cumulative distribution of input_1 on the devices where it drifts"');
 
-    // One device: nothing to break down.
+    // One device: its own entry (for drift.json and metrics); the report hides the grid for it.
     const single = new Profile();
     single.add({
       fleet: "f",
@@ -269,7 +269,21 @@ describe("drift HTML report", () => {
       inferenceTime: undefined,
       tensors: [{ kind: "input", name: "input", values: [0, 0, 0] }],
     });
-    expect(deviceBreakdown(baseline, single).devices).toEqual([]);
+    const one = deviceBreakdown(baseline, single);
+    expect(one.devices).toEqual([
+      expect.objectContaining({ device: "only", records: 1, violations: expect.any(Number) }),
+    ]);
+    const singleHtml = await renderReport({
+      result: compareToBaseline(baseline, single.rollup(() => true) as GroupProfile, {
+        total: 1,
+        valid: 1,
+        quarantined: 0,
+      }),
+      baseline,
+      current: single.rollup(() => true) as GroupProfile,
+      ...one,
+    });
+    expect(singleHtml).not.toContain("Fleet and devices");
   });
 
   it("orders ties by name with numbers in numeric order", () => {
