@@ -236,6 +236,24 @@ export function histogramSvg(
   );
 }
 
+/** The x (value, on the shared range) and y (cumulative share) channels every CDF chart uses. */
+const cdfAxes = (lo: number, hi: number) => ({
+  x: {
+    field: "value",
+    type: "quantitative",
+    title: "value",
+    scale: { domain: [lo, hi], nice: false, zero: false },
+    axis: { tickCount: 6 },
+  },
+  y: {
+    field: "cdf",
+    type: "quantitative",
+    title: "share of records ≤ value",
+    scale: { domain: [0, 1] },
+    axis: { format: ".0%", tickCount: 5 },
+  },
+});
+
 /** Both CDFs as step curves, with the largest vertical gap (the L∞ distance) marked. */
 export function cdfSvg(
   baseline: WeightedSample,
@@ -298,20 +316,7 @@ export function cdfSvg(
           data: { values: cdfData(baseline, current) },
           mark: { type: "line", interpolate: "step-after", strokeWidth: 2 },
           encoding: {
-            x: {
-              field: "value",
-              type: "quantitative",
-              title: "value",
-              scale: { domain: [lo, hi], nice: false, zero: false },
-              axis: { tickCount: 6 },
-            },
-            y: {
-              field: "cdf",
-              type: "quantitative",
-              title: "share of records ≤ value",
-              scale: { domain: [0, 1] },
-              axis: { format: ".0%", tickCount: 5 },
-            },
+            ...cdfAxes(lo, hi),
             color: { field: "series", type: "nominal", scale: seriesScale },
           },
         },
@@ -419,20 +424,7 @@ export function deviceCdfSvg(
       data: { values },
       mark: { type: "line", interpolate: "step-after", clip: true },
       encoding: {
-        x: {
-          field: "value",
-          type: "quantitative",
-          title: "value",
-          scale: { domain: [lo, hi], nice: false, zero: false },
-          axis: { tickCount: 6 },
-        },
-        y: {
-          field: "cdf",
-          type: "quantitative",
-          title: "share of records ≤ value",
-          scale: { domain: [0, 1] },
-          axis: { format: ".0%", tickCount: 5 },
-        },
+        ...cdfAxes(lo, hi),
         color: {
           field: "series",
           type: "nominal",

@@ -4,6 +4,8 @@
  * local Greengrass store and the Greengrass API to it; tests can hand in a fake.
  */
 
+import type { EffectiveDeploymentExecutionStatus } from "@aws-sdk/client-greengrassv2";
+
 export type FailureHandlingPolicy = "ROLLBACK" | "DO_NOTHING";
 
 /** One component entry of a deployment, as CreateDeployment takes it. */
@@ -25,15 +27,8 @@ export interface DeploymentDocument {
   createdAt: number;
 }
 
-export type EffectiveDeploymentStatus =
-  | "IN_PROGRESS"
-  | "QUEUED"
-  | "FAILED"
-  | "COMPLETED"
-  | "TIMED_OUT"
-  | "CANCELED"
-  | "REJECTED"
-  | "SUCCEEDED";
+/** A device's status for one deployment: Greengrass's own enum. */
+export type EffectiveDeploymentStatus = EffectiveDeploymentExecutionStatus;
 
 /** One installed component as ListInstalledComponents reports it. */
 export interface InstalledComponent {

@@ -21,8 +21,10 @@
  * Component versions move REQUESTED → INITIATED → DEPLOYABLE on the endpoint's clock, or FAILED
  * when an s3:// artifact is missing or its Digest does not match.
  */
+
 import { createHash, randomUUID } from "node:crypto";
 import { join } from "node:path";
+import type { EffectiveDeploymentExecutionStatus } from "@aws-sdk/client-greengrassv2";
 import { JsonState } from "../server/state.ts";
 import {
   AwsError,
@@ -43,15 +45,8 @@ import {
 
 export type ComponentState = "REQUESTED" | "INITIATED" | "DEPLOYABLE" | "FAILED" | "DEPRECATED";
 export type DeploymentStatus = "ACTIVE" | "COMPLETED" | "CANCELED" | "FAILED" | "INACTIVE";
-export type EffectiveStatus =
-  | "IN_PROGRESS"
-  | "QUEUED"
-  | "FAILED"
-  | "COMPLETED"
-  | "TIMED_OUT"
-  | "CANCELED"
-  | "REJECTED"
-  | "SUCCEEDED";
+/** A core device's status for one deployment, as ListEffectiveDeployments reports it. */
+export type EffectiveStatus = EffectiveDeploymentExecutionStatus;
 
 export interface ComponentVersionRecord {
   arn: string;
