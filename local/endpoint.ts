@@ -187,6 +187,16 @@ export async function startLocalEndpoint(options: LocalEndpointOptions = {}): Pr
     addAdminRoutes(router, faults, clock);
     devices = new DeviceCredentials({ operatorToken: token, stateDir: contextFor("credentials").stateDir });
     addCredentialRoutes(router, devices);
+    const principals = devices;
+    // Requests per caller, named by the thing a device token was issued to where there is one.
+    router.addAdminRoute("GET", "requests/callers", async () =>
+      Object.fromEntries(
+        [...router.callers].map(([key, ops]) => [
+          principals.principalOf(key) ?? key,
+          Object.fromEntries(ops),
+        ]),
+      ),
+    );
 
     const extra = Array.isArray(options.services)
       ? options.services.map((f, i) => [`service-${i + 1}`, f] as [string, ServiceFactory])

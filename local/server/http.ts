@@ -82,6 +82,8 @@ export class Router {
   private readonly admin = new Map<string, AdminHandler>();
   /** Requests seen, per "service:Operation" (fault-injected ones included): what tests count retries with. */
   readonly requests = new Map<string, number>();
+  /** The same counts per signing access key id: which device (or operator) made which calls. */
+  readonly callers = new Map<string, Map<string, number>>();
 
   constructor(private readonly faults: Faults) {}
 
@@ -135,6 +137,8 @@ export class Router {
       typeof targetHeader === "string" ? targetHeader.slice(targetHeader.lastIndexOf(".") + 1) : undefined;
     const key = `${scope.service}:${target ?? `${req.method} ${url.pathname.split("/")[1] ?? ""}`}`;
     this.requests.set(key, (this.requests.get(key) ?? 0) + 1);
+    const byCaller = this.callers.get(scope.accessKeyId) ?? new Map<string, number>();
+    this.callers.set(scope.accessKeyId, byCaller.set(key, (byCaller.get(key) ?? 0) + 1));
 
     try {
       if (req.headers[internalHeader] === undefined) {

@@ -128,6 +128,12 @@ describe("token exchange, one token per device", () => {
     }
     expect(keys).toEqual([accessKeyIdFor("edge-device-042")]);
     expect(tes.principalOf(keys[0] as string)).toBe("edge-device-042");
+    // The endpoint's own request log names the device too (what `GET /_edge-mlops/requests/callers` serves).
+    const callers = (await (await fetch(`${endpoint.url}/_edge-mlops/requests/callers`)).json()) as Record<
+      string,
+      Record<string, number>
+    >;
+    expect(callers["edge-device-042"]).toEqual({ "s3:PUT capture": 1 });
     expect(tes.vended().filter((v) => v.principal === "edge-device-042")).toEqual([
       {
         principal: "edge-device-042",
