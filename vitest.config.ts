@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Stack synth and the local endpoint are CPU-heavy; 2 workers suit the 2-core CI machine.
     maxWorkers: 2,
+    // Tests of failure paths make handlers log errors on purpose; tests that read logs set their own level.
+    env: { POWERTOOLS_LOG_LEVEL: "SILENT" },
   },
 });
