@@ -9,6 +9,7 @@ export default defineConfig({
     // Stack synth and the local endpoint are CPU-heavy; 2 workers suit the 2-core CI machine.
     maxWorkers: 2,
     // Tests of failure paths make handlers log errors on purpose; tests that read logs set their own level.
-    env: { POWERTOOLS_LOG_LEVEL: "SILENT" },
+    // The SDK's notice about Node 20 (Lambda runs nodejs22.x) would repeat once per test file.
+    env: { POWERTOOLS_LOG_LEVEL: "SILENT", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
   },
 });
