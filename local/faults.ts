@@ -3,6 +3,8 @@
  * and changed at runtime through `POST /_edge-mlops/faults`.
  */
 
+import { createRng } from "../examples/prng.ts";
+
 export interface JobFailureRule {
   /** Job kind: "compilation", "edge-packaging", or "*" for any. */
   kind?: string;
@@ -28,18 +30,6 @@ export class FaultConfigError extends Error {
     super(message, options);
     this.name = "FaultConfigError";
   }
-}
-
-// mulberry32: tiny, fast, and good enough to decide which requests get throttled.
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function validate(config: FaultConfig): void {
@@ -78,7 +68,7 @@ export class Faults {
   set(config: FaultConfig): void {
     validate(config);
     this.config = structuredClone(config);
-    this.random = config.seed === undefined ? Math.random : seeded(config.seed);
+    this.random = config.seed === undefined ? Math.random : createRng(config.seed).next;
   }
 
   get(): FaultConfig {

@@ -1,5 +1,7 @@
 /** Synthetic Edge Manager capture records for tests and the benchmark. */
 
+import { createRng } from "../../examples/prng.ts";
+
 export interface RecordSpec {
   fleet?: string;
   device?: string;
@@ -40,17 +42,8 @@ export function captureLine(r: RecordSpec = {}): string {
   });
 }
 
-/** Deterministic PRNG (mulberry32) so generated data is the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (the examples' mulberry32) so generated data is the same on every run. */
+export const rng = (seed: number): (() => number) => createRng(seed).next;
 
 /** Standard normal via Box–Muller. */
 export function gaussian(rand: () => number): () => number {
